@@ -1,0 +1,82 @@
+# Escalator — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
+
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV ?= uv
+RUN := $(UV) run --frozen
+LOCAL := deploy/local
+
+SUB ?= alice
+ROLE ?= admin
+TENANT ?= demo
+
+.PHONY: help
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: uv
+uv: ## Install uv (from PyPI) when it is missing
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
+	  || python3 -m pip install --quiet --user --break-system-packages uv
+
+.PHONY: install
+install: uv ## Install every Python dependency (locked) into .venv
+	@$(UV) sync --frozen --quiet
+
+.PHONY: infra
+infra: install ## Start Kafka and PostgreSQL locally (idempotent) and create the topics
+	@$(LOCAL)/kafka.sh start >/dev/null
+	$(LOCAL)/postgres.sh start >/dev/null
+	KAFKA_BOOTSTRAP_SERVERS=$$($(LOCAL)/kafka.sh start 2>/dev/null | tail -n1 | cut -d= -f2) \
+	  $(RUN) python -m escalator_runtime.topics
+
+.PHONY: run
+run: infra ## Start the whole stack in the background and print where to look
+	@export $$($(LOCAL)/kafka.sh start 2>/dev/null | tail -n1) $$($(LOCAL)/postgres.sh start 2>/dev/null | tail -n1)
+	$(LOCAL)/services.sh start
+	echo
+	echo "Escalator is running."
+	echo "  Queue API       http://127.0.0.1:8000/api/v1/escalations   (OpenAPI: /docs)"
+	echo "  Health          http://127.0.0.1:800{0..4}/readyz           (metrics: /metrics)"
+	echo "  Kafka           $$KAFKA_BOOTSTRAP_SERVERS"
+	echo "  PostgreSQL      $$DATABASE_URL"
+	echo "  Logs            .run/logs/"
+	echo "  Token           make token SUB=alice ROLE=admin TENANT=demo"
+	echo '  Try             curl -s -H "Authorization: Bearer $$(make -s token)" http://127.0.0.1:8000/api/v1/escalations'
+
+.PHONY: down
+down: ## Stop everything `make run` started (data is kept)
+	@$(LOCAL)/services.sh stop
+	$(LOCAL)/kafka.sh stop
+	$(LOCAL)/postgres.sh stop
+
+.PHONY: clean
+clean: down ## Stop everything and delete local Kafka and PostgreSQL data
+	@rm -rf "$${ESCALATOR_STATE_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator}" .run
+
+.PHONY: status
+status: ## Which services are ready
+	@$(LOCAL)/services.sh status
+
+.PHONY: token
+token: ## Print a bearer token: make token SUB=alice ROLE=admin TENANT=acme
+	@$(RUN) --quiet python -m queue_api.tokens --sub "$(SUB)" --role "$(ROLE)" --tenant "$(TENANT)"
+
+.PHONY: test
+test: install ## Install what is needed, start Kafka and PostgreSQL, run the whole suite
+	@$(RUN) python -m escalator_schemas.publish --check
+	$(RUN) pytest -q
+
+.PHONY: lint
+lint: install ## ruff and mypy (strict)
+	@$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy -p escalator_schemas -p escalator_runtime -p detector -p router -p queue_api \
+	  -p notifier -p webhook_dispatcher -p tests
+
+.PHONY: schemas
+schemas: install ## Regenerate the published JSON Schema and AsyncAPI files
+	@$(RUN) python -m escalator_schemas.publish

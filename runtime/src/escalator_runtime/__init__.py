@@ -1,0 +1,1 @@
+"""Plumbing shared by the Escalator services: settings, logging, telemetry, Kafka, PostgreSQL."""

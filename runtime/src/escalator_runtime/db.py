@@ -1,0 +1,100 @@
+"""PostgreSQL: the asyncpg pool and a small, locked, forward-only migration runner.
+
+Each service owns its tables and ships its migrations as ``NNNN_name.sql`` files in a
+``migrations`` package; they are applied at start-up under an advisory lock, so several replicas
+starting at once apply each file exactly once.
+"""
+
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, TypeAlias
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+_MIGRATION_LOCK = 7_357_735_001
+
+# asyncpg's classes are generic only in its stubs; these aliases read the same to both.
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Pool = asyncpg.Pool
+    Connection = asyncpg.Connection
+
+
+async def _init_connection(connection: Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(dsn: str, max_size: int = 10) -> Pool:
+    pool: Pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=max_size, init=_init_connection, command_timeout=30
+    )
+    return pool
+
+
+async def connect(dsn: str) -> Connection:
+    """A single connection with the same codecs as the pool's (for LISTEN)."""
+    connection: Connection = await asyncpg.connect(dsn)
+    await _init_connection(connection)
+    return connection
+
+
+def migration_files(package: str) -> list[tuple[str, str]]:
+    """``(version, sql)`` of every migration in ``package``, in order."""
+    files = [
+        entry
+        for entry in resources.files(package).iterdir()
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit()
+    ]
+    return [
+        (entry.name.removesuffix(".sql"), entry.read_text("utf-8"))
+        for entry in sorted(files, key=lambda entry: entry.name)
+    ]
+
+
+async def apply_migrations(pool: Pool, owner: str, package: str) -> list[str]:
+    """Apply ``package``'s migrations not yet recorded for ``owner``; returns those applied."""
+    applied_now: list[str] = []
+    async with pool.acquire() as connection:
+        await connection.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await connection.execute(
+                """
+                CREATE TABLE IF NOT EXISTS escalator_migrations (
+                    owner text NOT NULL,
+                    version text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (owner, version)
+                )
+                """
+            )
+            done = {
+                row["version"]
+                for row in await connection.fetch(
+                    "SELECT version FROM escalator_migrations WHERE owner = $1", owner
+                )
+            }
+            for version, sql in migration_files(package):
+                if version in done:
+                    continue
+                async with connection.transaction():
+                    await connection.execute(sql)
+                    await connection.execute(
+                        "INSERT INTO escalator_migrations (owner, version) VALUES ($1, $2)",
+                        owner,
+                        version,
+                    )
+                applied_now.append(version)
+                log.info("migration applied", owner=owner, version=version)
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    return applied_now

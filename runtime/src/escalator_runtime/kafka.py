@@ -1,0 +1,201 @@
+"""Kafka plumbing: the broker, batch decoding, dead-lettering, publishing events, topics."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict, TypeVar
+
+import structlog
+from aiokafka import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+from faststream.kafka.message import KafkaMessage
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from opentelemetry import propagate
+from prometheus_client import Counter
+from pydantic import BaseModel, ValidationError
+
+from escalator_runtime.settings import ServiceSettings
+from escalator_schemas import topics
+from escalator_schemas.events import EventEnvelope
+
+log = structlog.get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+MESSAGES_CONSUMED = Counter(
+    "escalator_messages_consumed", "Kafka records consumed", ["service", "topic"]
+)
+DEAD_LETTERED = Counter(
+    "escalator_dead_lettered", "Records sent to a dead-letter topic", ["service", "topic", "reason"]
+)
+
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
+    """A broker whose producer waits for the leader's ack and never reorders retries."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=service,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=settings.kafka_linger_ms,
+        allow_auto_create_topics=False,
+        request_timeout_ms=10_000,
+        graceful_timeout=10.0,
+        logger=None,
+    )
+
+
+class BatchSubscription(TypedDict):
+    group_id: str
+    batch: Literal[True]
+    max_records: int
+    batch_timeout_ms: int
+    fetch_max_wait_ms: int
+    auto_offset_reset: Literal["earliest"]
+    ack_policy: AckPolicy
+    decoder: Callable[[StreamMessage[Any]], Awaitable[Any]]
+
+
+def batch_subscription(settings: ServiceSettings, group_id: str) -> BatchSubscription:
+    """Subscriber options every consumer shares: a batch per poll, offsets committed only after
+    the handler succeeded (on error the batch is re-read), records handed over undecoded."""
+    return {
+        "group_id": group_id,
+        "batch": True,
+        "max_records": settings.kafka_batch_max_records,
+        "batch_timeout_ms": settings.kafka_fetch_max_wait_ms,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "decoder": raw_batch,
+    }
+
+
+def batch_records(message: KafkaMessage) -> tuple[ConsumerRecord[bytes, bytes], ...]:
+    records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+    return records
+
+
+async def raw_batch(message: StreamMessage[Any]) -> Any:
+    """Hand the batch's records over undecoded: each one is validated on its own, so one bad
+    record goes to the dead-letter topic instead of failing its neighbours."""
+    return message.body
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    record: ConsumerRecord[bytes, bytes]
+    reason: str
+    error_type: str
+
+
+def decode_records(
+    records: Sequence[ConsumerRecord[bytes, bytes]], model: type[M]
+) -> tuple[list[tuple[ConsumerRecord[bytes, bytes], M]], list[Rejected]]:
+    """Validate every record against ``model``; invalid ones are returned with the reason."""
+    accepted: list[tuple[ConsumerRecord[bytes, bytes], M]] = []
+    rejected: list[Rejected] = []
+    for record in records:
+        try:
+            accepted.append((record, model.model_validate_json(record.value or b"")))
+        except ValidationError as error:
+            rejected.append(Rejected(record, _describe(error), "validation_error"))
+    return accepted, rejected
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for detail in error.errors(include_url=False, include_input=False)[:10]:
+        location = ".".join(str(part) for part in detail["loc"]) or "(message)"
+        parts.append(f"{location}: {detail['msg']}")
+    return "; ".join(parts)
+
+
+async def dead_letter(broker: KafkaBroker, service: str, rejected: Iterable[Rejected]) -> int:
+    """Copy each rejected record, byte for byte, to its topic's dead-letter topic."""
+    futures = []
+    for item in rejected:
+        record = item.record
+        headers = {key: value.decode("utf-8", "replace") for key, value in record.headers or ()}
+        headers |= {
+            "x-error": item.reason[:4000],
+            "x-error-type": item.error_type,
+            "x-source-topic": record.topic,
+            "x-source-partition": str(record.partition),
+            "x-source-offset": str(record.offset),
+            "x-service": service,
+        }
+        futures.append(
+            await broker.publish(
+                record.value or b"",
+                topics.dlq(record.topic),
+                key=record.key,
+                headers=headers,
+                no_confirm=True,
+            )
+        )
+        DEAD_LETTERED.labels(service, record.topic, item.error_type).inc()
+        log.warning(
+            "record dead-lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=item.reason,
+        )
+    await asyncio.gather(*futures)
+    return len(futures)
+
+
+def trace_headers() -> dict[str, str]:
+    """W3C trace context of the current span, for the next Kafka hop."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+async def publish_events(broker: KafkaBroker, topic: str, events: Iterable[EventEnvelope]) -> int:
+    """Publish events keyed by conversation, waiting until the broker has them all."""
+    headers = JSON_HEADERS | trace_headers()
+    futures = []
+    for event in events:
+        futures.append(
+            await broker.publish(
+                event.model_dump_json().encode(),
+                topic,
+                key=event.conversation_id.encode(),
+                headers=headers | {"event-type": event.event_type},
+                no_confirm=True,
+            )
+        )
+    await asyncio.gather(*futures)
+    return len(futures)
+
+
+async def ensure_topics(
+    bootstrap_servers: str, specs: Iterable[topics.TopicSpec] = topics.ALL_TOPICS
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="escalator-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        spec.name,
+                        num_partitions=spec.partitions,
+                        replication_factor=1,
+                        topic_configs={"cleanup.policy": "compact"} if spec.compacted else {},
+                    )
+                    for spec in missing
+                ]
+            )
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()

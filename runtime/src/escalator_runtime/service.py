@@ -1,0 +1,84 @@
+"""Builds a service's ASGI app: a lifespan that owns the broker, the pool and what the service
+adds, and the operational routes. Every service's ``main.py`` is a few lines on top of this."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from escalator_runtime.db import Pool, create_pool
+from escalator_runtime.health import add_operational_routes, broker_check, database_check
+from escalator_runtime.kafka import make_broker
+from escalator_runtime.logging import configure_logging
+from escalator_runtime.settings import ServiceSettings
+from escalator_runtime.telemetry import configure_tracing
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """What a service's set-up receives: shared resources, and a stack for its own clean-up."""
+
+    name: str
+    settings: ServiceSettings
+    app: FastAPI
+    broker: KafkaBroker
+    pool: Pool
+    cleanup: AsyncExitStack
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+Setup = Callable[[ServiceContext], Awaitable[None]]
+
+
+def create_service_app(
+    name: str, settings: ServiceSettings, setup: Setup, app: FastAPI | None = None
+) -> FastAPI:
+    """``setup`` registers subscribers, applies migrations and starts background work; the
+    broker starts consuming only after it returns, and stops first on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(name, settings.log_level, settings.log_json)
+        configure_tracing(name)
+        async with AsyncExitStack() as stack:
+            pool = await create_pool(settings.database_url, settings.db_pool_max_size)
+            stack.push_async_callback(pool.close)
+            broker = make_broker(settings, name)
+            context = ServiceContext(name, settings, app, broker, pool, AsyncExitStack())
+            stack.push_async_callback(context.cleanup.aclose)
+            await setup(context)
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+            app.state.context = context
+            app.state.readiness = {
+                "kafka": broker_check(broker),
+                "postgres": database_check(pool),
+            }
+            log.info("service started", port=settings.port)
+            yield
+            log.info("service stopping")
+
+    if app is None:
+        app = FastAPI(title=f"Escalator {name}", lifespan=lifespan)
+    else:
+        app.router.lifespan_context = lifespan
+    add_operational_routes(app, name)
+    return app
+
+
+def run(app: FastAPI, settings: ServiceSettings) -> None:
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,68 @@
+"""Escalator's public contract as Pydantic models: chat messages, events, configuration."""
+
+from escalator_schemas.chat import ChatMessage, CustomerProfile, Environment, Role
+from escalator_schemas.classification import (
+    Area,
+    Category,
+    Severity,
+    Topic,
+    TriggerKind,
+    Urgency,
+)
+from escalator_schemas.config import (
+    AgentConfigVersion,
+    EscalationConfig,
+    PlanTier,
+    Supervisor,
+    TriggerCondition,
+    WebhookSubscription,
+)
+from escalator_schemas.events import (
+    EscalationClaimed,
+    EscalationCompleted,
+    EscalationDetected,
+    EscalationFacts,
+    EscalationReassignedToAI,
+    EscalationReleased,
+    EscalationRouted,
+    EscalationSlaBreached,
+    EventEnvelope,
+    HandoffCommand,
+    LifecycleEvent,
+    SupervisorMatch,
+    TranscriptMessage,
+    Trigger,
+)
+
+__all__ = [
+    "AgentConfigVersion",
+    "Area",
+    "Category",
+    "ChatMessage",
+    "CustomerProfile",
+    "Environment",
+    "EscalationClaimed",
+    "EscalationCompleted",
+    "EscalationConfig",
+    "EscalationDetected",
+    "EscalationFacts",
+    "EscalationReassignedToAI",
+    "EscalationReleased",
+    "EscalationRouted",
+    "EscalationSlaBreached",
+    "EventEnvelope",
+    "HandoffCommand",
+    "LifecycleEvent",
+    "PlanTier",
+    "Role",
+    "Severity",
+    "Supervisor",
+    "SupervisorMatch",
+    "Topic",
+    "TranscriptMessage",
+    "Trigger",
+    "TriggerCondition",
+    "TriggerKind",
+    "Urgency",
+    "WebhookSubscription",
+]

@@ -1,0 +1,176 @@
+"""An agent's escalation configuration (CONTRACT.md §4, seeds/escalation-rules.txt)."""
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from escalator_schemas.chat import Id64
+from escalator_schemas.classification import Area, Topic
+
+DEFAULT_KEYWORDS: tuple[str, ...] = (
+    "speak to a person",
+    "human agent",
+    "talk to a human",
+    "manager",
+    "supervisor",
+    "complaint",
+    "lawyer",
+    "refund",
+    "cancel my subscription",
+)
+
+DEFAULT_ESCALATION_RESPONSE = (
+    "I understand this needs a person. I have passed your conversation to a human supervisor, "
+    "who will continue from here as soon as possible."
+)
+
+MAX_KEYWORDS = 30
+MAX_TRIGGER_CONDITIONS = 20
+MAX_SUPERVISORS = 200
+MAX_WEBHOOKS = 20
+
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+LanguageTag = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)
+]
+ScopeValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class PlanTier(StrEnum):
+    STARTER = "starter"
+    PROFESSIONAL = "professional"
+    ENTERPRISE = "enterprise"
+
+    @property
+    def default_threshold(self) -> float:
+        return _TIER_THRESHOLD[self]
+
+
+_TIER_THRESHOLD = {
+    PlanTier.STARTER: 0.7,
+    PlanTier.PROFESSIONAL: 0.6,
+    PlanTier.ENTERPRISE: 0.5,
+}
+
+
+def slugify(label: str) -> str:
+    """The slug of a trigger condition's label, as used in ``condition:<slug>`` categories."""
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    return slug[:100] or "condition"
+
+
+class TriggerCondition(BaseModel):
+    """A merchant-written condition in natural language, judged by a language model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=1000)
+
+    @property
+    def category(self) -> str:
+        return "condition:" + slugify(self.label)
+
+
+class Supervisor(BaseModel):
+    """A person who receives and handles escalations, scoped by category, topic and area.
+
+    An empty scope list matches everything.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: Id64
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    active: bool = True
+    categories: list[ScopeValue] = Field(default_factory=list, max_length=50)
+    topics: list[Topic] = Field(default_factory=list)
+    areas: list[Area] = Field(default_factory=list)
+    max_concurrent: int = Field(default=5, ge=1, le=100)
+
+
+class WebhookSubscription(BaseModel):
+    """An integrator's endpoint for signed escalation events (Standard Webhooks)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: Id64
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    secret: str | None = Field(
+        default=None,
+        pattern=r"^whsec_[A-Za-z0-9+/=]{16,}$",
+        description="whsec_<base64>; generated when omitted.",
+    )
+    event_types: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+
+class EscalationConfig(BaseModel):
+    """When an agent's conversations escalate, and to whom."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    plan_tier: PlanTier = PlanTier.PROFESSIONAL
+    escalation_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="None means the plan tier's default."
+    )
+    escalation_keywords: list[Keyword] = Field(
+        default_factory=lambda: list(DEFAULT_KEYWORDS), max_length=MAX_KEYWORDS
+    )
+    max_ai_turns_before_escalation: int = Field(default=10, ge=1, le=50)
+    idle_timeout_seconds: int | None = Field(
+        default=600, ge=30, le=86_400, description="None switches the idle timeout off."
+    )
+    unclaimed_sla_seconds: int = Field(default=300, ge=30, le=86_400)
+    trigger_conditions: list[TriggerCondition] = Field(
+        default_factory=list, max_length=MAX_TRIGGER_CONDITIONS
+    )
+    escalation_response: str = Field(
+        default=DEFAULT_ESCALATION_RESPONSE, min_length=1, max_length=2000
+    )
+    summary_language: LanguageTag = "en"
+    supervisors: list[Supervisor] = Field(default_factory=list, max_length=MAX_SUPERVISORS)
+    webhooks: list[WebhookSubscription] = Field(default_factory=list, max_length=MAX_WEBHOOKS)
+
+    @field_validator("escalation_response")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @property
+    def threshold(self) -> float:
+        """The confidence below which the AI escalates."""
+        if self.escalation_threshold is not None:
+            return self.escalation_threshold
+        return self.plan_tier.default_threshold
+
+
+def enablement_violations(config: EscalationConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """What the seed's checklist still misses before escalation can be enabled."""
+    if not config.enabled:
+        return []
+    violations: list[tuple[tuple[str | int, ...], str]] = []
+    if not config.trigger_conditions:
+        violations.append((("trigger_conditions",), "add at least one trigger condition"))
+    if not config.escalation_response.strip():
+        violations.append((("escalation_response",), "the escalation response must not be empty"))
+    if not any(s.active for s in config.supervisors):
+        violations.append((("supervisors",), "assign at least one active supervisor"))
+    return violations
+
+
+class AgentConfigVersion(BaseModel):
+    """A stored configuration of one agent in one environment, with its version number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: Id64
+    agent_id: Id64
+    version: int = Field(ge=0)
+    config: EscalationConfig

@@ -1,0 +1,1 @@
+"""Evaluates every chat message and emits escalation events."""

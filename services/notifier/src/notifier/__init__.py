@@ -1,0 +1,1 @@
+"""Emails the matched supervisors."""

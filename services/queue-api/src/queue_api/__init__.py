@@ -1,0 +1,1 @@
+"""Persists escalations and serves the supervisors' realtime queue and the escalation settings."""

@@ -1,0 +1,1 @@
+"""Matches escalations to supervisors by category, topic and area."""

@@ -1,0 +1,1 @@
+"""Delivers signed escalation events to integrators."""

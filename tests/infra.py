@@ -1,0 +1,69 @@
+"""Real infrastructure for tests: what the environment points at, else a testcontainer when a
+Docker engine answers, else the project's local stack scripts (deploy/local)."""
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / "deploy" / "local"
+
+
+def docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        result = subprocess.run(
+            ["docker", "info"],
+            capture_output=True,
+            timeout=10,
+            check=False,  # noqa: S607
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def _local_script(script: str, variable: str) -> str:
+    result = subprocess.run(
+        ["bash", str(LOCAL / script), "start"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{script} start failed:\n{result.stderr[-4000:]}")
+    for line in reversed(result.stdout.strip().splitlines()):
+        if line.startswith(variable + "="):
+            return line.split("=", 1)[1]
+    raise RuntimeError(f"{script} did not print {variable}")
+
+
+@contextmanager
+def kafka_bootstrap_servers() -> Iterator[str]:
+    if address := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield address
+    elif docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
+            yield container.get_bootstrap_server()
+    else:
+        yield _local_script("kafka.sh", "KAFKA_BOOTSTRAP_SERVERS")
+
+
+@contextmanager
+def database_url() -> Iterator[str]:
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+    elif docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:17", driver=None) as container:
+            yield container.get_connection_url()
+    else:
+        yield _local_script("postgres.sh", "DATABASE_URL")
