@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 
 from escalator_runtime import config_store
 from escalator_runtime.db import create_pool
+from escalator_schemas import topics
 from escalator_schemas.config import EscalationConfig, Supervisor, TriggerCondition
 from queue_api.auth import Role, mint_token
 from queue_api.settings import QueueApiSettings
@@ -76,18 +77,55 @@ def api_client(app: FastAPI, bearer: str | None = None) -> httpx.AsyncClient:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], timeout: float = 30.0, interval: float = 0.1
+    probe: Callable[[], Awaitable[T | None]], within: float = 30.0, interval: float = 0.1
 ) -> T:
-    """Await ``probe`` until it returns something, or fail after ``timeout`` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    """Await ``probe`` until it returns something truthy, or fail after ``within`` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = await probe()
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
+            raise TimeoutError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+class TopicTail:
+    """Reads what is appended to a topic from the moment it was opened."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self.records: list[ConsumerRecord[bytes, bytes]] = []
+
+    async def wait_for(
+        self, count: int, within: float = 15.0
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        async def enough() -> bool:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            self.records.extend(record for batch in batches.values() for record in batch)
+            return len(self.records) >= count
+
+        await eventually(enough, within=within)
+        return self.records
+
+
+@asynccontextmanager
+async def tail(bootstrap: str, topic: str) -> AsyncIterator[TopicTail]:
+    # One consumer for the whole test: aiokafka can raise CancelledError when a consumer
+    # without a group is stopped right after it started (aio-libs/aiokafka#647).
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        spec = next(spec for spec in topics.ALL_TOPICS if spec.name == topic)
+        partitions = [TopicPartition(topic, p) for p in range(spec.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            await consumer.position(partition)
+        yield TopicTail(consumer)
+    finally:
+        await consumer.stop()

@@ -3,9 +3,9 @@ dead-lettered while the consumer keeps going."""
 
 import json
 import uuid
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from detector.main import create_app as create_detector
 from detector.settings import DetectorSettings
@@ -23,45 +23,11 @@ from tests.stack import (
     producer,
     publish_config,
     running,
+    tail,
     token,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-
-
-async def _dlq_end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topics.dlq(topics.CHAT_MESSAGES), p)
-            for p in consumer.partitions_for_topic(topics.dlq(topics.CHAT_MESSAGES)) or ()
-        ]
-        return await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-
-
-async def _dlq_records_since(
-    bootstrap: str, start: dict[TopicPartition, int], expected: int
-) -> list[ConsumerRecord]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    try:
-        consumer.assign(list(start))
-        for partition, offset in start.items():
-            consumer.seek(partition, offset)
-
-        async def enough() -> bool:
-            batches = await consumer.getmany(timeout_ms=200)
-            records.extend(record for batch in batches.values() for record in batch)
-            return len(records) >= expected
-
-        await eventually(enough, timeout=15)
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def test_keyword_message_reaches_the_queue_and_poison_goes_to_dlq(
@@ -69,15 +35,13 @@ async def test_keyword_message_reaches_the_queue_and_poison_goes_to_dlq(
 ) -> None:
     tenant, agent, conversation = f"t-{unique}", f"a-{unique}", f"c-{unique}"
     await publish_config(database, tenant, agent, demo_config())
-    addresses = {"kafka_bootstrap_servers": kafka, "database_url": database}
-    queue_settings = QueueApiSettings(**addresses)
+    queue_settings = QueueApiSettings(kafka_bootstrap_servers=kafka, database_url=database)
     queue_api = create_queue_api(queue_settings)
-    dlq_start = await _dlq_end_offsets(kafka)
-
     async with (
+        tail(kafka, topics.dlq(topics.CHAT_MESSAGES)) as dead_letters,
         running(
-            create_detector(DetectorSettings(**addresses)),
-            create_router(RouterSettings(**addresses)),
+            create_detector(DetectorSettings(kafka_bootstrap_servers=kafka, database_url=database)),
+            create_router(RouterSettings(kafka_bootstrap_servers=kafka, database_url=database)),
             queue_api,
         ),
         producer(kafka) as kafka_producer,
@@ -104,12 +68,13 @@ async def test_keyword_message_reaches_the_queue_and_poison_goes_to_dlq(
 
         async with api_client(queue_api, token(queue_settings, "root", tenant)) as client:
 
-            async def queued() -> list[dict] | None:
+            async def queued() -> list[dict[str, Any]] | None:
                 page = (await client.get("/api/v1/escalations")).json()
                 return page["items"] or None
 
             items = await eventually(queued)
             detail = (await client.get(f"/api/v1/escalations/{items[0]['escalation_id']}")).json()
+        dead = await dead_letters.wait_for(2)
 
     assert len(items) == 1
     escalation = items[0]
@@ -128,9 +93,9 @@ async def test_keyword_message_reaches_the_queue_and_poison_goes_to_dlq(
     assert [entry["action"] for entry in detail["audit"]] == ["detected", "routed"]
     assert detail["transcript"][-1]["message_id"] == message_id
 
-    dead = await _dlq_records_since(kafka, dlq_start, expected=2)
     by_body = {record.value: dict(record.headers) for record in dead}
-    assert poison in by_body and invalid in by_body
+    assert poison in by_body
+    assert invalid in by_body
     assert by_body[poison]["x-source-topic"] == topics.CHAT_MESSAGES.encode()
     assert b"JSON" in by_body[poison]["x-error"] or b"json" in by_body[poison]["x-error"]
     assert b"role" in by_body[invalid]["x-error"]

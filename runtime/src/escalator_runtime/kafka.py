@@ -160,17 +160,16 @@ def trace_headers() -> dict[str, str]:
 async def publish_events(broker: KafkaBroker, topic: str, events: Iterable[EventEnvelope]) -> int:
     """Publish events keyed by conversation, waiting until the broker has them all."""
     headers = JSON_HEADERS | trace_headers()
-    futures = []
-    for event in events:
-        futures.append(
-            await broker.publish(
-                event.model_dump_json().encode(),
-                topic,
-                key=event.conversation_id.encode(),
-                headers=headers | {"event-type": event.event_type},
-                no_confirm=True,
-            )
+    futures = [
+        await broker.publish(
+            event.model_dump_json().encode(),
+            topic,
+            key=event.conversation_id.encode(),
+            headers=headers | {"event-type": event.event_type},
+            no_confirm=True,
         )
+        for event in events
+    ]
     await asyncio.gather(*futures)
     return len(futures)
 

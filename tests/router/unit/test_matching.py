@@ -10,7 +10,9 @@ from escalator_schemas.events import EscalationDetected
 from router.service import match_reasons, matching_supervisors, routed_event
 
 
-def _escalation(category: str = "refund", topic: str = "refund", area: str = "payment"):
+def _escalation(
+    category: str = "refund", topic: str = "refund", area: str = "payment"
+) -> EscalationDetected:
     trigger = {"kind": "keyword", "detail": "keyword refund", "score": 1.0}
     return EscalationDetected(
         event_id=uuid4(),
@@ -50,7 +52,9 @@ def _escalation(category: str = "refund", topic: str = "refund", area: str = "pa
         ({"active": False}, False, None),
     ],
 )
-def test_scope_matching(scopes: dict, matches: bool, reasons: list[str] | None) -> None:
+def test_scope_matching(
+    scopes: dict[str, object], matches: bool, reasons: list[str] | None
+) -> None:
     supervisor = Supervisor(id="s", name="S", email="s@example.com", **scopes)
     assert match_reasons(supervisor, _escalation()) == reasons
     assert bool(matching_supervisors([supervisor], _escalation())) is matches
