@@ -7,8 +7,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from escalator_runtime.kafka import ensure_topics
+from escalator_schemas import topics
 from tests import infra
 
 
@@ -18,11 +20,44 @@ def kafka_bootstrap() -> Iterator[str]:
         yield address
 
 
+SERVICES = ("detector", "router", "queue-api", "notifier", "webhook-dispatcher")
+
+
 @pytest.fixture(scope="session")
-async def kafka(kafka_bootstrap: str) -> str:
-    """The broker's address, with the contract's topics created."""
+async def kafka(kafka_bootstrap: str) -> AsyncIterator[str]:
+    """The broker's address, with the contract's topics created.
+
+    The services started by this test run consume in consumer groups of their own (the
+    service's name plus a per-run suffix), positioned at the current end of every topic: runs
+    sharing a broker do not steal each other's partitions, and none re-reads old history.
+    """
     await ensure_topics(kafka_bootstrap)
-    return kafka_bootstrap
+    suffix = f"-test-{uuid.uuid4().hex[:8]}"
+    await position_groups_at_end(kafka_bootstrap, [service + suffix for service in SERVICES])
+    previous = os.environ.get("KAFKA_GROUP_SUFFIX")
+    os.environ["KAFKA_GROUP_SUFFIX"] = suffix
+    yield kafka_bootstrap
+    if previous is None:
+        os.environ.pop("KAFKA_GROUP_SUFFIX", None)
+    else:
+        os.environ["KAFKA_GROUP_SUFFIX"] = previous
+
+
+async def position_groups_at_end(bootstrap: str, groups: list[str]) -> None:
+    partitions = [
+        TopicPartition(spec.name, p) for spec in topics.ALL_TOPICS for p in range(spec.partitions)
+    ]
+    for group in groups:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            consumer.assign(partitions)
+            ends = await consumer.end_offsets(partitions)
+            await consumer.commit(dict(ends.items()))
+        finally:
+            await consumer.stop()
 
 
 @pytest.fixture(scope="session")

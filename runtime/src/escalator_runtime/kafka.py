@@ -64,7 +64,7 @@ def batch_subscription(settings: ServiceSettings, group_id: str) -> BatchSubscri
     """Subscriber options every consumer shares: a batch per poll, offsets committed only after
     the handler succeeded (on error the batch is re-read), records handed over undecoded."""
     return {
-        "group_id": group_id,
+        "group_id": group_id + settings.kafka_group_suffix,
         "batch": True,
         "max_records": settings.kafka_batch_max_records,
         "batch_timeout_ms": settings.kafka_fetch_max_wait_ms,

@@ -19,6 +19,12 @@ class ServiceSettings(BaseSettings):
         default="postgresql://escalator:escalator@127.0.0.1:5432/escalator",
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
     )
+    kafka_group_suffix: str = Field(
+        default="",
+        validation_alias=AliasChoices("KAFKA_GROUP_SUFFIX", "kafka_group_suffix"),
+        description="Appended to every consumer group (the service's name); for isolated"
+        " test runs sharing one broker. Empty in production.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
