@@ -1,10 +1,19 @@
 """An agent's escalation configuration (CONTRACT.md §4, seeds/escalation-rules.txt)."""
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from escalator_schemas.chat import Id64
 from escalator_schemas.classification import Area, Topic
@@ -163,6 +172,93 @@ def enablement_violations(config: EscalationConfig) -> list[tuple[tuple[str | in
     if not any(s.active for s in config.supervisors):
         violations.append((("supervisors",), "assign at least one active supervisor"))
     return violations
+
+
+class Violation(NamedTuple):
+    """One reason a configuration document cannot be saved."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+
+_FLAG: TypeAdapter[bool] = TypeAdapter(bool)
+
+# Within one configuration these identify an entry; condition labels name a category.
+_UNIQUE: tuple[tuple[str, str, str], ...] = (
+    ("supervisors", "id", "supervisor id"),
+    ("webhooks", "id", "webhook id"),
+    ("trigger_conditions", "label", "trigger condition label"),
+)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _duplicates(document: Mapping[str, Any]) -> list[Violation]:
+    found: list[Violation] = []
+    for section, key, what in _UNIQUE:
+        seen: set[str] = set()
+        for index, item in enumerate(_as_list(document.get(section))):
+            value = item.get(key) if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
+            normalized = slugify(value) if key == "label" else value
+            if normalized in seen:
+                found.append(Violation((section, index, key), f"duplicate {what}", "duplicate"))
+            seen.add(normalized)
+    return found
+
+
+def _checklist(document: Mapping[str, Any]) -> list[Violation]:
+    """The seed's checklist, judged on the raw document (limits may fail at the same time)."""
+    try:
+        if not _FLAG.validate_python(document.get("enabled", False)):
+            return []
+    except ValidationError:
+        return []
+
+    def active(entry: dict[str, Any]) -> bool:
+        try:
+            return _FLAG.validate_python(entry.get("active", True))
+        except ValidationError:
+            return True  # reported as a limit violation already
+
+    response = document.get("escalation_response", DEFAULT_ESCALATION_RESPONSE)
+    probe = EscalationConfig.model_construct(
+        enabled=True,
+        trigger_conditions=_as_list(document.get("trigger_conditions", [])),
+        escalation_response=response if isinstance(response, str) else "-",
+        supervisors=[
+            Supervisor.model_construct(id="-", name="-", email="-", active=active(entry))
+            for entry in _as_list(document.get("supervisors", []))
+            if isinstance(entry, dict)
+        ],
+    )
+    return [
+        Violation(loc, msg, "enablement_checklist") for loc, msg in enablement_violations(probe)
+    ]
+
+
+def document_violations(
+    document: Mapping[str, Any],
+) -> tuple[EscalationConfig | None, list[Violation]]:
+    """Judge a configuration document as sent: every limit, unique ids and, when it is enabled,
+    the seed's checklist, all at once. The configuration is None when anything is violated."""
+    violations: list[Violation] = []
+    config: EscalationConfig | None = None
+    try:
+        config = EscalationConfig.model_validate(document)
+    except ValidationError as error:
+        violations.extend(
+            Violation(tuple(detail["loc"]), detail["msg"], detail["type"])
+            for detail in error.errors(include_url=False, include_input=False)
+        )
+    violations.extend(_duplicates(document))
+    reported = {violation.loc for violation in violations}
+    violations.extend(v for v in _checklist(document) if v.loc not in reported)
+    return (config if not violations else None), violations
 
 
 class AgentConfigVersion(BaseModel):

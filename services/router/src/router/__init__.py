@@ -1,1 +1,2 @@
-"""Matches escalations to supervisors by category, topic and area."""
+"""Matches escalations to supervisors by category, topic and area, and suggests the least
+loaded one with spare capacity."""

@@ -1,9 +1,10 @@
-"""``router``: the supervisors each escalation goes to."""
+"""``router``: the supervisors each escalation goes to, and whom to suggest."""
 
 from fastapi import FastAPI
 
 from escalator_runtime import config_store
 from escalator_runtime.config_store import ConfigView
+from escalator_runtime.db import apply_migrations
 from escalator_runtime.service import ServiceContext, create_service_app, run
 from router import handlers
 from router.settings import RouterSettings
@@ -14,10 +15,12 @@ def create_app(settings: RouterSettings | None = None) -> FastAPI:
 
     async def setup(context: ServiceContext) -> None:
         await config_store.migrate(context.pool)
+        await apply_migrations(context.pool, "router", "router.migrations")
         configs = ConfigView(settings.database_url, context.pool)
         await configs.start()
         context.cleanup.push_async_callback(configs.stop)
-        handlers.register(context.broker, settings, configs)
+        context.extras["configs"] = configs
+        handlers.register(context.broker, settings, context.pool, configs)
 
     return create_service_app("router", settings, setup)
 

@@ -1,6 +1,8 @@
-"""Which supervisors an escalation goes to, and why."""
+"""Which supervisors an escalation goes to, why, and whom to suggest: plain functions."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from escalator_schemas.config import Supervisor
 from escalator_schemas.events import (
@@ -35,19 +37,63 @@ def match_reasons(supervisor: Supervisor, escalation: EscalationFacts) -> list[s
     return reasons
 
 
+def matching(
+    supervisors: Iterable[Supervisor], escalation: EscalationFacts
+) -> list[tuple[Supervisor, SupervisorMatch]]:
+    """The supervisors who match, in configuration order, each once (the first entry of an id
+    wins), with the match they are announced by."""
+    seen: set[str] = set()
+    found: list[tuple[Supervisor, SupervisorMatch]] = []
+    for supervisor in supervisors:
+        if supervisor.id in seen:
+            continue
+        seen.add(supervisor.id)
+        reasons = match_reasons(supervisor, escalation)
+        if reasons is not None:
+            match = SupervisorMatch(
+                supervisor_id=supervisor.id,
+                name=supervisor.name,
+                email=supervisor.email,
+                reasons=reasons,
+            )
+            found.append((supervisor, match))
+    return found
+
+
 def matching_supervisors(
     supervisors: Iterable[Supervisor], escalation: EscalationFacts
 ) -> list[SupervisorMatch]:
-    return [
-        SupervisorMatch(
-            supervisor_id=supervisor.id,
-            name=supervisor.name,
-            email=supervisor.email,
-            reasons=reasons,
-        )
-        for supervisor in supervisors
-        if (reasons := match_reasons(supervisor, escalation)) is not None
-    ]
+    return [match for _supervisor, match in matching(supervisors, escalation)]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """How busy a supervisor is: escalations in progress, and when they last got one."""
+
+    in_progress: int = 0
+    last_assigned_at: datetime | None = None
+
+
+IDLE = Workload()
+
+
+def suggest_assignee(
+    candidates: Sequence[Supervisor], workloads: Mapping[str, Workload]
+) -> str | None:
+    """The least loaded candidate below their ``max_concurrent``; on equal load the one idle
+    the longest (never assigned counts as longest), then the first in the configuration.
+    None when every candidate is at capacity."""
+    ranked: list[tuple[int, float, int, str]] = []
+    for position, supervisor in enumerate(candidates):
+        workload = workloads.get(supervisor.id, IDLE)
+        if workload.in_progress >= supervisor.max_concurrent:
+            continue
+        last = workload.last_assigned_at
+        since = last.timestamp() if last is not None else float("-inf")
+        ranked.append((workload.in_progress, since, position, supervisor.id))
+    if not ranked:
+        return None
+    return min(ranked)[3]
 
 
 def routed_event(
