@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from escalator_runtime import config_store
 from escalator_runtime.db import apply_migrations
 from escalator_runtime.service import ServiceContext, create_service_app, run
-from queue_api import api, config_api, handlers, problems
+from queue_api import api, config_api, handlers, problems, webhooks_api
 from queue_api.auth import TokenVerifier
 from queue_api.settings import QueueApiSettings
 
@@ -27,6 +27,7 @@ def create_app(settings: QueueApiSettings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(api.router)
     app.include_router(config_api.router)
+    app.include_router(webhooks_api.router)
     return create_service_app("queue-api", settings, setup, app=app)
 
 
