@@ -9,6 +9,7 @@ UV ?= uv
 RUN := $(UV) run --frozen
 LOCAL := deploy/local
 
+FILE ?= ../shared/datasets/dev.jsonl
 SUB ?= alice
 ROLE ?= admin
 TENANT ?= demo
@@ -76,6 +77,14 @@ lint: install ## ruff and mypy (strict)
 	$(RUN) ruff format --check .
 	$(RUN) mypy -p escalator_schemas -p escalator_runtime -p detector -p router -p queue_api \
 	  -p notifier -p webhook_dispatcher -p tests
+
+.PHONY: eval
+eval: install ## Detection quality over a labelled JSON-lines file: make eval FILE=…
+	@$(RUN) python -m detector.evaluate "$(FILE)" $(if $(VERBOSE),--verbose)
+
+.PHONY: bench
+bench: install ## Benchmarks on the real broker, each against a baseline measured in the same run
+	@$(RUN) python -m bench.detector
 
 .PHONY: schemas
 schemas: install ## Regenerate the published JSON Schema and AsyncAPI files

@@ -1,9 +1,15 @@
 """Services of the pipeline run inside the test process, against the real broker and database."""
 
 import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -18,6 +24,8 @@ from queue_api.auth import Role, mint_token
 from queue_api.settings import QueueApiSettings
 
 T = TypeVar("T")
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def demo_config(**overrides: Any) -> EscalationConfig:
@@ -112,6 +120,29 @@ class TopicTail:
         await eventually(enough, within=within)
         return self.records
 
+    async def wait_for_matching(
+        self,
+        predicate: Callable[[ConsumerRecord[bytes, bytes]], bool],
+        count: int,
+        within: float = 15.0,
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """The records so far that satisfy ``predicate``, once there are ``count`` of them."""
+
+        async def enough() -> list[ConsumerRecord[bytes, bytes]] | None:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            self.records.extend(record for batch in batches.values() for record in batch)
+            matching = [record for record in self.records if predicate(record)]
+            return matching if len(matching) >= count else None
+
+        return await eventually(enough, within=within)
+
+    async def drain(self, seconds: float) -> None:
+        """Keep reading for ``seconds`` (to show that nothing more arrives)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            self.records.extend(record for batch in batches.values() for record in batch)
+
 
 @asynccontextmanager
 async def tail(bootstrap: str, topic: str) -> AsyncIterator[TopicTail]:
@@ -129,3 +160,57 @@ async def tail(bootstrap: str, topic: str) -> AsyncIterator[TopicTail]:
         yield TopicTail(consumer)
     finally:
         await consumer.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServiceProcess:
+    """A service running as its own process, as in production, so a test can SIGKILL it."""
+
+    def __init__(self, module: str, env: dict[str, str], port_variable: str) -> None:
+        self.module = module
+        self.port = free_port()
+        self.env = os.environ | env | {port_variable: str(self.port), "LOG_JSON": "true"}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = ARTIFACTS / f"{module}-{self.port}.log"
+
+    def _spawn(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=log
+            )
+
+    async def start(self, within: float = 60.0) -> None:
+        self._spawn()
+
+        async def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.module} exited: see {self.log}")
+            try:
+                async with httpx.AsyncClient() as client:
+                    response = await client.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2)
+            except httpx.HTTPError:
+                return False
+            return response.status_code == 200
+
+        await eventually(ready, within=within, interval=0.2)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no offset commit, no goodbye to the consumer group."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -2,16 +2,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from detector.cues import asks_for_clarification, keyword_category
 from detector.keywords import KeywordMatcher
-from detector.service import decide
+from detector.policy import keywords_in
 from escalator_schemas.chat import ChatMessage
-from escalator_schemas.config import DEFAULT_KEYWORDS, AgentConfigVersion, EscalationConfig
-
-
-def _config(**overrides: object) -> AgentConfigVersion:
-    return AgentConfigVersion(
-        tenant_id="t", agent_id="a", version=1, config=EscalationConfig(enabled=True, **overrides)
-    )
+from escalator_schemas.config import DEFAULT_KEYWORDS, EscalationConfig
 
 
 def _message(text: str, role: str = "customer") -> ChatMessage:
@@ -50,29 +45,49 @@ def test_thousands_of_keywords_in_one_pass() -> None:
 
 
 def test_empty_keyword_list_never_matches() -> None:
-    assert decide(_message("refund please"), _config(escalation_keywords=[])) is None
+    config = EscalationConfig(enabled=True, escalation_keywords=[])
+    assert keywords_in(_message("refund please"), config) == ()
 
 
-def test_keyword_in_an_ai_message_does_not_escalate() -> None:
-    assert decide(_message("I can help with your refund", role="ai"), _config()) is None
+def test_keywords_are_only_read_in_customer_messages() -> None:
+    config = EscalationConfig(enabled=True)
+    assert keywords_in(_message("I can help with your refund", role="ai"), config) == ()
+    assert keywords_in(_message("a human agent will call", role="human"), config) == ()
+    assert keywords_in(_message("refund!"), config) == ("refund",)
 
 
-def test_disabled_config_never_escalates() -> None:
-    config = AgentConfigVersion(tenant_id="t", agent_id="a", version=1, config=EscalationConfig())
-    assert decide(_message("talk to a human"), config) is None
+@pytest.mark.parametrize(
+    ("keyword", "category"),
+    [
+        ("lawyer", "legal"),
+        ("sue", "legal"),
+        ("cancel my subscription", "cancellation"),
+        ("refund", "refund"),
+        ("remboursement", "refund"),
+        ("reembolso", "refund"),
+        ("complaint", "complaint"),
+        ("réclamation", "complaint"),
+        ("talk to a human", "human_request"),
+        ("manager", "human_request"),
+        ("falar com um atendente", "human_request"),
+    ],
+)
+def test_keyword_categories(keyword: str, category: str) -> None:
+    assert keyword_category(keyword) == category
 
 
-def test_keyword_decision_explains_itself() -> None:
-    decision = decide(_message("Please cancel my subscription, effective now"), _config())
-    assert decision is not None
-    assert decision.trigger.kind == "keyword"
-    assert decision.trigger.score == 1.0
-    assert decision.category == "cancellation"
-    assert decision.urgency == "high"
-    assert "cancel my subscription" in decision.reason
-
-
-def test_lawyer_is_a_critical_legal_escalation() -> None:
-    decision = decide(_message("my lawyer will hear about this"), _config())
-    assert decision is not None
-    assert (decision.category, decision.urgency) == ("legal", "critical")
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Could you clarify which order you mean?", True),
+        ("Sorry, I didn't understand. Could you rephrase?", True),
+        ("¿Podrías aclarar a qué pedido te refieres?", True),
+        ("Könnten Sie das präzisieren?", True),
+        ("Pourriez-vous préciser votre demande ?", True),
+        ("Não entendi, poderia explicar melhor?", True),
+        ("Your order ships tomorrow.", False),
+        ("Happy to clarify: the warranty is 2 years.", False),
+    ],
+)
+def test_clarification_requests(text: str, asks: bool) -> None:
+    assert asks_for_clarification(text) is asks

@@ -1,12 +1,24 @@
-"""Wires ``chat.messages`` to the decision and the decision to the escalation topics."""
+"""Wires ``chat.messages`` and ``chat.handoffs`` to the engine, and runs the idle timer."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
-from detector.service import decide, detected_event, handoff_command
+from detector import repository
+from detector.engine import BatchOutcome, Inbound, evaluate_batch
+from detector.escalations import detected_event, handoff_command
+from detector.language import LanguageJudge
+from detector.policy import idle_decision, resume
+from detector.settings import DetectorSettings
+from detector.state import ConversationKey
 from escalator_runtime.config_store import ConfigView
+from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
     batch_records,
@@ -17,7 +29,7 @@ from escalator_runtime.kafka import (
 )
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
-from escalator_schemas.chat import ChatMessage
+from escalator_schemas.chat import ChatMessage, Environment
 from escalator_schemas.events import EscalationDetected, HandoffCommand
 
 SERVICE = "detector"
@@ -29,48 +41,160 @@ UNKNOWN_AGENT = Counter(
 ESCALATIONS = Counter(
     "escalator_escalations", "Escalations detected", ["trigger", "urgency", "environment"]
 )
+DUPLICATES = Counter("escalator_detector_duplicates", "Redelivered chat messages ignored")
+JUDGED = Counter("escalator_detector_judged", "Customer messages judged", ["model"])
+BATCH_SECONDS = Histogram(
+    "escalator_detector_batch_seconds", "Time to decide and publish one batch of messages"
+)
 
 
-def register(broker: KafkaBroker, settings: ServiceSettings, configs: ConfigView) -> None:
+def _with_config(messages: Sequence[ChatMessage], configs: ConfigView) -> list[Inbound]:
+    inbound = []
+    for message in messages:
+        config = configs.get(message.tenant_id, message.agent_id, message.environment)
+        if config is None:
+            UNKNOWN_AGENT.labels(message.environment).inc()
+            log.warning(
+                "no escalation config for agent",
+                tenant_id=message.tenant_id,
+                agent_id=message.agent_id,
+                environment=message.environment,
+            )
+            continue
+        inbound.append(Inbound(message, config))
+    return inbound
+
+
+async def _publish(
+    broker: KafkaBroker, detected: list[EscalationDetected], handoffs: list[HandoffCommand]
+) -> None:
+    await publish_events(broker, topics.ESCALATIONS_DETECTED, detected)
+    await publish_events(broker, topics.CHAT_HANDOFFS, handoffs)
+    for event in detected:
+        ESCALATIONS.labels(event.trigger.kind, event.urgency, event.environment).inc()
+        log.info(
+            "escalation detected",
+            escalation_id=str(event.escalation_id),
+            conversation_id=event.conversation_id,
+            trigger=event.trigger.kind,
+            urgency=event.urgency,
+            category=event.category,
+        )
+
+
+def register(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    pool: Pool,
+    configs: ConfigView,
+    judge: LanguageJudge,
+) -> None:
     async def on_chat_messages(message: KafkaMessage) -> None:
         records = batch_records(message)
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
         if rejected:
             await dead_letter(broker, SERVICE, rejected)
-        detected: list[EscalationDetected] = []
-        handoffs: list[HandoffCommand] = []
-        for _record, chat_message in accepted:
-            config = configs.get(
-                chat_message.tenant_id, chat_message.agent_id, chat_message.environment
-            )
-            if config is None:
-                UNKNOWN_AGENT.labels(chat_message.environment).inc()
-                log.warning(
-                    "no escalation config for agent",
-                    agent_id=chat_message.agent_id,
-                    tenant_id=chat_message.tenant_id,
-                    environment=chat_message.environment,
+        inbound = _with_config([chat for _record, chat in accepted], configs)
+        if not inbound:
+            return
+        with BATCH_SECONDS.time():
+            async with pool.acquire() as connection, connection.transaction():
+                states = await repository.lock_states(
+                    connection, (ConversationKey.of(item.message) for item in inbound)
                 )
-                continue
-            decision = decide(chat_message, config)
-            if decision is None:
-                continue
-            event = detected_event(chat_message, config, decision)
-            detected.append(event)
-            handoffs.append(handoff_command(event, config))
-            ESCALATIONS.labels(event.trigger.kind, event.urgency, event.environment).inc()
-            log.info(
-                "escalation detected",
-                escalation_id=str(event.escalation_id),
-                conversation_id=event.conversation_id,
-                trigger=event.trigger.kind,
-                urgency=event.urgency,
-            )
-        await publish_events(broker, topics.ESCALATIONS_DETECTED, detected)
-        await publish_events(broker, topics.CHAT_HANDOFFS, handoffs)
+                outcome: BatchOutcome = await evaluate_batch(inbound, states, judge)
+                # Published before the state is saved: a crash in between replays the batch,
+                # which decides the same escalations with the same ids (consumers dedupe).
+                await _publish(broker, outcome.detected, outcome.handoffs)
+                await repository.save_states(connection, states)
+        DUPLICATES.inc(outcome.duplicates)
+        JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
+        JUDGED.labels("yes").inc(outcome.judged_with_model)
 
-    # Registered by call, not as a decorator: FastStream's decorator is untyped for mypy.
+    async def on_handoffs(message: KafkaMessage) -> None:
+        records = batch_records(message)
+        MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_HANDOFFS).inc(len(records))
+        accepted, rejected = decode_records(records, HandoffCommand)
+        if rejected:
+            await dead_letter(broker, SERVICE, rejected)
+        resumes = {
+            ConversationKey(c.tenant_id, c.agent_id, c.environment.value, c.conversation_id): c
+            for _record, c in accepted
+            if c.kind == "resume_ai"
+        }
+        if not resumes:
+            return
+        async with pool.acquire() as connection, connection.transaction():
+            states = await repository.lock_states(connection, resumes)
+            for key, state in states.items():
+                # A late resume for an older escalation must not un-pause a newer one.
+                if state.escalation_id in (None, resumes[key].escalation_id):
+                    resume(state)
+                    log.info("AI resumed", conversation_id=key.conversation_id)
+            await repository.save_states(connection, states)
+
     broker.subscriber(topics.CHAT_MESSAGES, **batch_subscription(settings, SERVICE))(
         on_chat_messages
     )
+    broker.subscriber(topics.CHAT_HANDOFFS, **batch_subscription(settings, SERVICE))(on_handoffs)
+
+
+async def sweep_idle(broker: KafkaBroker, pool: Pool, configs: ConfigView, now: datetime) -> int:
+    """Escalate every conversation whose customer has waited past the idle timeout."""
+    async with pool.acquire() as connection, connection.transaction():
+        states = await repository.lock_idle(connection, now, limit=200)
+        detected, handoffs = [], []
+        for key, state in states.items():
+            config = configs.get(key.tenant_id, key.agent_id, Environment(key.environment))
+            if config is None or not config.config.enabled:
+                state.idle_deadline = None
+                continue
+            decision = idle_decision(state, now)
+            if decision is None:
+                state.idle_deadline = None
+                continue
+            event = detected_event(key, state, decision, config, now)
+            detected.append(event)
+            handoffs.append(handoff_command(event, config))
+        await _publish(broker, detected, handoffs)
+        await repository.save_states(connection, states)
+    return len(detected)
+
+
+async def run_idle_timer(
+    broker: KafkaBroker, pool: Pool, configs: ConfigView, settings: DetectorSettings
+) -> None:
+    """The idle timeout's clock: deadlines live in PostgreSQL, so a restart loses none."""
+    last_cleanup = datetime.min.replace(tzinfo=UTC)
+    while True:
+        try:
+            now = datetime.now(UTC)
+            while await sweep_idle(broker, pool, configs, now) > 0:
+                now = datetime.now(UTC)
+            if now - last_cleanup > timedelta(hours=1):
+                async with pool.acquire() as connection:
+                    forgotten = await repository.forget_idle_conversations(
+                        connection, now - timedelta(days=settings.state_retention_days)
+                    )
+                last_cleanup = now
+                if forgotten:
+                    log.info("conversation states forgotten", count=forgotten)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("idle sweep failed; retrying")
+        await asyncio.sleep(settings.idle_sweep_seconds)
+
+
+@contextlib.asynccontextmanager
+async def idle_timer(
+    broker: KafkaBroker, pool: Pool, configs: ConfigView, settings: DetectorSettings
+) -> AsyncIterator[None]:
+    task = asyncio.create_task(run_idle_timer(broker, pool, configs, settings), name="idle-timer")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

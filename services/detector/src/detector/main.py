@@ -3,9 +3,11 @@
 from fastapi import FastAPI
 
 from detector import handlers
+from detector.judges import build_judge
 from detector.settings import DetectorSettings
 from escalator_runtime import config_store
 from escalator_runtime.config_store import ConfigView
+from escalator_runtime.db import apply_migrations
 from escalator_runtime.service import ServiceContext, create_service_app, run
 
 
@@ -14,10 +16,15 @@ def create_app(settings: DetectorSettings | None = None) -> FastAPI:
 
     async def setup(context: ServiceContext) -> None:
         await config_store.migrate(context.pool)
+        await apply_migrations(context.pool, "detector", "detector.migrations")
         configs = ConfigView(settings.database_url, context.pool)
         await configs.start()
         context.cleanup.push_async_callback(configs.stop)
-        handlers.register(context.broker, settings, configs)
+        judge = await context.cleanup.enter_async_context(build_judge(settings))
+        handlers.register(context.broker, settings, context.pool, configs, judge)
+        await context.cleanup.enter_async_context(
+            handlers.idle_timer(context.broker, context.pool, configs, settings)
+        )
 
     return create_service_app("detector", settings, setup)
 

@@ -1,3 +1,4 @@
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from escalator_runtime.settings import ServiceSettings
@@ -7,3 +8,17 @@ class DetectorSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DETECTOR_", env_file=".env", extra="ignore")
 
     port: int = 8001
+    idle_sweep_seconds: float = Field(
+        default=5.0, gt=0, description="How often waiting conversations are checked."
+    )
+    state_retention_days: int = Field(
+        default=30, ge=1, description="Conversation state untouched this long is forgotten."
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible API (e.g. https://api.openai.com/v1) to judge trigger"
+        " conditions; the embedded model judges when unset or failing.",
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=3.0, gt=0)

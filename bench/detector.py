@@ -1,0 +1,241 @@
+"""Detector throughput on the real broker, against a raw aiokafka consume→produce loop measured
+in the same run, and the decision code's own latency per message.
+
+    make bench            (or: uv run python -m bench.detector --messages 40000)
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from tests import infra
+from tests.stack import ServiceProcess, demo_config, eventually, publish_config
+
+from bench.common import Row, chat_messages, percentile, record, table
+from detector.engine import Inbound, evaluate_batch
+from detector.judges import build_judge
+from detector.settings import DetectorSettings
+from detector.state import ConversationKey, ConversationState
+from escalator_runtime.kafka import ensure_topics
+from escalator_schemas import topics
+from escalator_schemas.chat import ChatMessage
+from escalator_schemas.config import AgentConfigVersion, EscalationConfig, TriggerCondition
+
+CONDITIONS = [
+    TriggerCondition(
+        label="Angry Customer Escalation",
+        description="Escalate when user expresses anger, repeated complaint, or asks immediate"
+        " human intervention.",
+    ),
+    TriggerCondition(
+        label="Wholesale inquiry",
+        description="Escalate when a customer asks about buying more than 100 units or about"
+        " becoming a reseller.",
+    ),
+]
+
+
+async def produce(bootstrap: str, topic: str, payloads: list[dict[str, object]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(
+                topic, json.dumps(p).encode(), key=str(p["conversation_id"]).encode()
+            )
+            for p in payloads
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def raw_loop(bootstrap: str, payloads: list[dict[str, object]]) -> float:
+    """The floor: consume each record and produce one record, no decoding, no decision."""
+    source, sink = f"bench.raw.{uuid.uuid4().hex[:8]}", f"bench.raw.out.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(t, 6, 1) for t in (source, sink)])
+    try:
+        await produce(bootstrap, source, payloads)
+        consumer = AIOKafkaConsumer(
+            source,
+            bootstrap_servers=bootstrap,
+            group_id=f"bench-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1, acks="all")
+        await consumer.start()
+        await producer.start()
+        done, started = 0, 0.0
+        try:
+            while done < len(payloads):
+                batches = await consumer.getmany(timeout_ms=100, max_records=500)
+                if batches and not started:
+                    started = time.perf_counter()
+                futures = [
+                    await producer.send(sink, record.value, key=record.key)
+                    for records in batches.values()
+                    for record in records
+                ]
+                await asyncio.gather(*futures)
+                if futures:
+                    await consumer.commit()
+                done += len(futures)
+            return len(payloads) / (time.perf_counter() - started)
+        finally:
+            await consumer.stop()
+            await producer.stop()
+    finally:
+        await admin.delete_topics([source, sink])
+        await admin.close()
+
+
+async def committed(admin: AIOKafkaAdminClient, group: str) -> int:
+    offsets = await admin.list_consumer_group_offsets(group)
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topics.CHAT_MESSAGES)
+
+
+async def end_offsets(bootstrap: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topics.CHAT_MESSAGES, p) for p in range(6)]
+        ends = await consumer.end_offsets(partitions)
+        await asyncio.sleep(0.1)  # aiokafka#647: do not stop a consumer right after start
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+async def detector_throughput(
+    bootstrap: str, database: str, payloads: list[dict[str, object]]
+) -> float:
+    """Messages per second through a real detector process, from its first committed batch to
+    its last (start-up and the consumer group join are left out)."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATABASE_URL": database, "LOG_LEVEL": "WARNING"}
+    detector = ServiceProcess("detector.main", env, "DETECTOR_PORT")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await detector.start()  # catches up with anything older first
+        before = await end_offsets(bootstrap)
+        await eventually(lambda: _at_least(admin, before), within=120)
+        detector.stop()
+        await produce(bootstrap, topics.CHAT_MESSAGES, payloads)
+        target = before + len(payloads)
+        detector = ServiceProcess("detector.main", env, "DETECTOR_PORT")
+        await detector.start()
+        first = await eventually(lambda: _moved(admin, before), within=120, interval=0.01)
+        started = time.perf_counter()
+        await eventually(lambda: _at_least(admin, target), within=600, interval=0.02)
+        elapsed = time.perf_counter() - started
+        return (target - first) / elapsed
+    finally:
+        detector.stop()
+        await admin.close()
+
+
+async def _at_least(admin: AIOKafkaAdminClient, target: int) -> bool:
+    return await committed(admin, "detector") >= target
+
+
+async def _moved(admin: AIOKafkaAdminClient, before: int) -> int | None:
+    now = await committed(admin, "detector")
+    return now if now > before else None
+
+
+async def decision_latency(payloads: list[dict[str, object]], with_conditions: bool) -> list[float]:
+    """Seconds per message of the engine alone (one message per call, state in memory)."""
+    config = AgentConfigVersion(
+        tenant_id="bench",
+        agent_id="bench",
+        version=1,
+        config=EscalationConfig(
+            enabled=True, trigger_conditions=CONDITIONS if with_conditions else []
+        ),
+    )
+    messages = [ChatMessage.model_validate(p) for p in payloads]
+    states = {ConversationKey.of(m): ConversationState() for m in messages}
+    samples = []
+    async with build_judge(DetectorSettings()) as judge:
+        await evaluate_batch([Inbound(messages[0], config)], states, judge)  # warm the model
+        for message in messages[1:]:
+            started = time.perf_counter()
+            await evaluate_batch([Inbound(message, config)], states, judge)
+            samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def main(count: int, escalating: float) -> int:
+    with infra.kafka_bootstrap_servers() as bootstrap, infra.database_url() as database:
+        await ensure_topics(bootstrap)
+        run = uuid.uuid4().hex[:6]
+        rules_agent, judged_agent = f"rules-{run}", f"judged-{run}"
+        await publish_config(database, "bench", rules_agent, demo_config(idle_timeout_seconds=None))
+        await publish_config(
+            database,
+            "bench",
+            judged_agent,
+            demo_config(idle_timeout_seconds=None, trigger_conditions=CONDITIONS),
+        )
+        rules_traffic = list(chat_messages(count, "bench", rules_agent, escalating))
+        judged_traffic = list(chat_messages(count // 4, "bench", judged_agent, escalating))
+
+        raw = await raw_loop(bootstrap, rules_traffic)
+        rules = await detector_throughput(bootstrap, database, rules_traffic)
+        judged = await detector_throughput(bootstrap, database, judged_traffic)
+        sample = list(chat_messages(2_000, "bench", "latency", escalating))
+        plain = await decision_latency(sample, with_conditions=False)
+        conditions = await decision_latency(sample, with_conditions=True)
+
+    rows = [
+        Row("raw aiokafka consume→produce", raw, "msg/s", goal="the floor"),
+        Row(
+            "detector: rules + sentiment",
+            rules,
+            "msg/s",
+            "raw loop",
+            raw,
+            "≥ 10,000 msg/s, ≥ 25% of raw",
+        ),
+        Row(
+            "detector: + embedded condition judge",
+            judged,
+            "msg/s",
+            "raw loop",
+            raw,
+            "≥ 2,000 msg/s",
+        ),
+        Row("decision p50, 300-char message", percentile(plain, 50) * 1e6, "µs"),
+        Row("decision p99, 300-char message", percentile(plain, 99) * 1e6, "µs", goal="≤ 150 µs"),
+        Row("decision p50 with 2 conditions", percentile(conditions, 50) * 1e6, "µs"),
+        Row("decision p99 with 2 conditions", percentile(conditions, 99) * 1e6, "µs"),
+    ]
+    sys.stdout.write(
+        table(
+            f"Detector ({count:,} messages, {escalating:.0%} escalating, {os.cpu_count()} cores)",
+            rows,
+        )
+        + "\n"
+    )
+    path = record("detector", rows, {"messages": count, "escalating_share": escalating})
+    sys.stdout.write(f"written to {path.relative_to(Path.cwd())}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=40_000)
+    parser.add_argument("--escalating", type=float, default=0.03)
+    args = parser.parse_args()
+    raise SystemExit(asyncio.run(main(args.messages, args.escalating)))

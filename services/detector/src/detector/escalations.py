@@ -1,0 +1,79 @@
+"""Turns a decision into the events the rest of the system consumes."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from detector.policy import Decision
+from detector.state import ConversationKey, ConversationState
+from escalator_schemas.chat import Environment
+from escalator_schemas.classification import Area, Topic
+from escalator_schemas.config import AgentConfigVersion
+from escalator_schemas.events import EscalationDetected, HandoffCommand
+from escalator_schemas.ids import escalation_id_for, event_id_for
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _member(enum: type[E], value: str | None, default: E) -> E:
+    if value is None:
+        return default
+    try:
+        return enum(value)
+    except ValueError:
+        return default
+
+
+def detected_event(
+    key: ConversationKey,
+    state: ConversationState,
+    decision: Decision,
+    config: AgentConfigVersion,
+    occurred_at: datetime,
+) -> EscalationDetected:
+    """The chat backend's ``metadata`` topic and area hints win over what the judge read."""
+    escalation_id = escalation_id_for(
+        key.tenant_id,
+        key.agent_id,
+        key.environment,
+        key.conversation_id,
+        decision.trigger_message_id,
+    )
+    state.escalation_id = escalation_id
+    return EscalationDetected(
+        event_id=event_id_for(escalation_id, "escalation.detected"),
+        occurred_at=occurred_at,
+        tenant_id=key.tenant_id,
+        agent_id=key.agent_id,
+        environment=Environment(key.environment),
+        escalation_id=escalation_id,
+        conversation_id=key.conversation_id,
+        trigger=decision.trigger,
+        triggers=list(decision.triggers),
+        reason=decision.reason,
+        urgency=decision.urgency,
+        severity=decision.urgency.severity,
+        category=decision.category,
+        topic=_member(Topic, state.topic_hint or state.topic, Topic.OTHER),
+        area=_member(Area, state.area_hint or state.area, Area.OTHER),
+        trigger_message_id=decision.trigger_message_id,
+        customer=state.customer,
+        transcript=list(state.transcript),
+        turn_count=state.total_turns,
+        config_version=config.version,
+    )
+
+
+def handoff_command(detected: EscalationDetected, config: AgentConfigVersion) -> HandoffCommand:
+    """Pause the AI and tell the customer a human is taking over."""
+    return HandoffCommand(
+        event_id=event_id_for(detected.escalation_id, "chat.handoff", "handoff"),
+        occurred_at=detected.occurred_at,
+        tenant_id=detected.tenant_id,
+        agent_id=detected.agent_id,
+        environment=detected.environment,
+        escalation_id=detected.escalation_id,
+        conversation_id=detected.conversation_id,
+        kind="handoff",
+        message=config.config.escalation_response,
+    )

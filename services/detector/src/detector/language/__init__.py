@@ -1,0 +1,93 @@
+"""Language understanding for the detector: what cheap rules cannot tell.
+
+The policy (``detector.policy``) asks a ``LanguageJudge`` about customer messages, a Kafka batch
+at a time, so an implementation can batch its model calls. Implementations:
+
+- ``detector.language.embedded.EmbeddedJudge`` — the default: lexical cues decide the clear
+  cases, an offline sentence-embedding model (shipped in a registry package) and small shipped
+  classifiers decide the rest.
+- ``detector.language.llm.LlmJudge`` — an external OpenAI-compatible LLM for trigger conditions,
+  with a timeout and a fallback to the embedded judge.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from escalator_schemas.classification import Area, Topic, Urgency
+from escalator_schemas.config import TriggerCondition
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """How strongly something is present (0.0-1.0), and a short human explanation."""
+
+    score: float
+    detail: str = ""
+
+    @property
+    def present(self) -> bool:
+        return self.score >= 0.5
+
+
+NO_SIGNAL = Signal(0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One customer message to judge, with the context the judge may use."""
+
+    text: str
+    earlier: tuple[str, ...] = ()
+    """The conversation's earlier customer messages, oldest first (at most the last few)."""
+    conditions: tuple[TriggerCondition, ...] = ()
+    """The agent's trigger conditions; judged only when there are any."""
+    keywords: tuple[str, ...] = ()
+    """Escalation keywords found in ``text`` (case-insensitive substring hits)."""
+    locale: str | None = None
+    """The customer's locale when the chat backend knows it (a hint, not a promise)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionMatch:
+    """The verdict on one trigger condition for one message."""
+
+    label: str
+    score: float
+    detail: str
+    urgency: Urgency
+    """How urgent the escalation is when this condition fires on this message."""
+
+    @property
+    def matched(self) -> bool:
+        return self.score >= 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What the judge read in one ``Utterance``."""
+
+    anger: Signal
+    """Anger or strong frustration: insults, sarcasm, mocking emojis, shouting, repeated
+    complaints across turns, threats of bad reviews — in any supported language."""
+    urgency: Signal
+    """A time-critical need: a deadline, a health or business-critical situation."""
+    keyword_intent: float = 1.0
+    """For keyword hits: 1.0 when the customer really asks for what the keyword names (a
+    person, a refund, a cancellation, a lawyer), 0.0 for an incidental mention ("gift for my
+    sister, a lawyer"). 1.0 when ``keywords`` was empty."""
+    conditions: tuple[ConditionMatch, ...] = ()
+    """One verdict per condition of the utterance, in the same order."""
+    topic: Topic = Topic.OTHER
+    area: Area = Area.OTHER
+    legal_threat: bool = False
+    """The customer threatens legal action (courts, lawyers, chargebacks, regulators)."""
+    used_model: bool = False
+    """Whether the language model was consulted (cheap cues were not enough)."""
+    notes: tuple[str, ...] = field(default=())
+
+
+class LanguageJudge(Protocol):
+    async def judge(self, utterances: Sequence[Utterance]) -> list[Judgement]:
+        """One ``Judgement`` per utterance, in order."""
+        ...

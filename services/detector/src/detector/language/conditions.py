@@ -1,0 +1,226 @@
+"""Merchant-written trigger conditions: split into clauses, mapped to known concepts, judged.
+
+"Escalate when user expresses anger, repeated complaint, or asks immediate human intervention"
+becomes three clauses; each is about a concept the judge has a detector for (anger, repeated
+complaint, human request), or about numbers ("more than 100 units"), or about something else,
+which the embedding model judges by similarity, calibrated against calm messages.
+"""
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+from detector.language.lexical import Reading
+from detector.language.lexicon import fold
+from detector.language.model import Calibration, Embedder, Vector
+from detector.language.numbers import Kind, Limit, limits
+from escalator_schemas.classification import Urgency
+from escalator_schemas.config import TriggerCondition
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    name: str
+    urgency: Urgency
+    quantity: bool
+    """Numbers are the concept ("more than 100 units"): a limit alone decides."""
+    cues: tuple[str, ...]
+
+
+@cache
+def concepts() -> dict[str, Concept]:
+    """The concepts of ``data/concepts.toml``, in file order."""
+    text = resources.files("detector.language").joinpath("data", "concepts.toml").read_text()
+    table: Mapping[str, Mapping[str, object]] = tomllib.loads(text)
+    found = {}
+    for name, entry in table.items():
+        if name == "neutral":
+            continue
+        cues = entry.get("clause_cues", [])
+        assert isinstance(cues, list)  # noqa: S101
+        found[name] = Concept(
+            name=name,
+            urgency=Urgency(str(entry["urgency"])),
+            quantity=bool(entry.get("quantity", False)),
+            cues=tuple(fold(str(cue)) for cue in cues),
+        )
+    return found
+
+
+@cache
+def neutral_prototypes() -> tuple[str, ...]:
+    """What ordinary customer messages are about (``[neutral]`` in ``data/concepts.toml``)."""
+    text = resources.files("detector.language").joinpath("data", "concepts.toml").read_text()
+    prototypes = tomllib.loads(text)["neutral"]["prototypes"]
+    return tuple(str(p) for p in prototypes)
+
+
+@dataclass(slots=True)
+class Clause:
+    """One thing a condition asks about."""
+
+    text: str
+    concepts: tuple[str, ...]
+    limits: tuple[Limit, ...]
+    stems: frozenset[str]
+    embedding: Vector | None = None
+    calm_mean: float = 0.0
+    calm_std: float = 1.0
+
+    @property
+    def generic(self) -> bool:
+        return not self.concepts and not self.limits
+
+
+@dataclass(slots=True)
+class ConditionPlan:
+    condition: TriggerCondition
+    clauses: tuple[Clause, ...]
+    whole: Clause
+    """The whole description, which similarity also reads (it carries context clauses lose)."""
+
+
+# "Escalate when the customer ...", in the five languages: what every condition starts with.
+_LEAD = re.compile(
+    r"^\s*(?:(?:or|and|y|o|ou|oder|und|et|e)\s+)?(?:please\s+)?"
+    r"(?:(?:escalate|flag|route|trigger|hand ?off|transfer|eskalieren|weiterleiten|escalar|"
+    r"escalonar|transferir|escalader|transferer)\b\s*)?"
+    r"(?:(?:this|it|the conversation|the chat)\b\s*)?"
+    r"(?:(?:when|whenever|if|once|where|wenn|falls|sobald|cuando|si|quand|lorsque|quando|se|"
+    r"caso)\b\s*)?"
+    r"(?:(?:the|a|an|der|die|ein|eine|el|la|un|una|le|l'|une|o|um|uma)\b\s*)?"
+    r"(?:(?:customer|user|client|shopper|buyer|visitor|someone|somebody|person|they|kunde|"
+    r"kundin|nutzer|cliente|usuario|utilisateur|utilizador)(?:'s)?\b\s*)?",
+    re.IGNORECASE,
+)
+_SPLIT = re.compile(r"\s*(?:(?<!\d),|,(?!\d)|;|\band/or\b|\bas well as\b)\s*")
+_SUFFIXES = r"(?:s|es|ed|d|ing|ous|er|ers|ies)?"
+_OR = re.compile(r"\s+or\s+")
+_VERBISH = frozenset(
+    "about asks ask mentions mention says say wants want requests request reports report "
+    "threatens threaten invokes invoke demands demand uses use is are has have needs need "
+    "complains complain expresses express writes write tells tell describes describe seems "
+    "appears when if whenever any".split()
+)
+_CONTENT = re.compile(r"[^\W\d_]{4,}")
+# Words every condition uses: sharing them says nothing about relevance.
+_CLAUSE_STOP = frozenset(
+    "escalate when customer user their they them that this with about from into more than "
+    "asks mentions wants says reports other such example whether something someone anything "
+    "product products order orders item items store shop company using after before their "
+    "request requests need needs".split()
+)
+
+
+def _clauses(description: str) -> list[str]:
+    """Split a condition into clauses, keeping "an order or cart worth..." together."""
+    parts: list[str] = []
+    for piece in _SPLIT.split(description.strip().rstrip(".")):
+        piece = _LEAD.sub("", piece, count=1)
+        pieces = _OR.split(piece)
+        current = pieces[0]
+        for nxt in pieces[1:]:
+            first = nxt.split(" ", 1)[0].casefold()
+            if first in _VERBISH or first.endswith("ing"):
+                parts.append(current)
+                current = nxt
+            else:
+                current = f"{current} or {nxt}"
+        parts.append(current)
+    return [part.strip() for part in parts if len(part.strip()) > 2] or [description]
+
+
+def _cue_concepts(folded: str) -> tuple[str, ...]:
+    """Concepts whose cues occur in the clause; a cue inside a longer cue's match does not
+    count ("person" inside "personal data")."""
+    spans: list[tuple[int, int, str]] = []
+    for concept in concepts().values():
+        for cue in concept.cues:
+            if cue.endswith("*"):
+                pattern = rf"(?<!\w){re.escape(cue[:-1])}"
+            else:
+                pattern = rf"(?<!\w){re.escape(cue)}{_SUFFIXES}(?!\w)"
+            for match in re.finditer(pattern, folded):
+                spans.append((match.start(), match.end(), concept.name))
+    kept = {
+        name
+        for start, end, name in spans
+        if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
+    }
+    return tuple(name for name in concepts() if name in kept)
+
+
+def _clause(text: str) -> Clause:
+    folded = fold(text)
+    return Clause(
+        text=text,
+        concepts=_cue_concepts(folded),
+        limits=tuple(limits(folded)),
+        stems=frozenset(w[:6] for w in _CONTENT.findall(folded) if w not in _CLAUSE_STOP),
+    )
+
+
+@lru_cache(maxsize=2048)
+def plan(condition: TriggerCondition) -> ConditionPlan:
+    """The clauses of ``condition`` (cached per condition text: merchants reuse them)."""
+    clauses = tuple(_clause(text) for text in _clauses(condition.description))
+    return ConditionPlan(condition=condition, clauses=clauses, whole=_clause(condition.description))
+
+
+def embed_clauses(condition_plan: ConditionPlan, embedder: Embedder, calibration: Calibration) -> None:
+    """Embed the clauses and the whole description once (blocking: call it from a worker
+    thread), and measure them against the calm-message bank."""
+    todo = [
+        clause
+        for clause in (*condition_plan.clauses, condition_plan.whole)
+        if clause.embedding is None
+    ]
+    if not todo:
+        return
+    vectors = embedder.embed([clause.text for clause in todo])
+    for clause, vector in zip(todo, vectors, strict=True):
+        similarity = calibration.calm_bank @ vector
+        clause.calm_mean = float(similarity.mean())
+        clause.calm_std = float(similarity.std()) or 1.0
+        clause.embedding = vector
+
+
+RELATION_FEATURES = (
+    "cos", "z_calm", "z_neutral", "margin_neutral", "whole_z_calm", "whole_z_neutral", "overlap",
+    "troubled", "question",
+)  # fmt: skip
+
+
+def relation_features(
+    condition_plan: ConditionPlan, clause: Clause, message: Vector, reading: Reading, neutral: Vector
+) -> list[float]:
+    """How much a message is about a clause: more than calm messages are (clause side), and
+    more than it is about ordinary customer intents (message side)."""
+    whole = condition_plan.whole
+    assert clause.embedding is not None and whole.embedding is not None  # noqa: S101
+    cos = float(clause.embedding @ message)
+    whole_cos = float(whole.embedding @ message)
+    ordinary = neutral @ message
+    spread = float(ordinary.std()) or 1.0
+    overlap = len(clause.stems & reading.content) / max(1, len(clause.stems))
+    troubled = any(
+        reading.has(group) for group in ("anger", "insult", "issue", "damaged", "urg_now")
+    )
+    return [
+        cos,
+        (cos - clause.calm_mean) / clause.calm_std,
+        (cos - float(ordinary.mean())) / spread,
+        cos - float(ordinary.max()),
+        (whole_cos - whole.calm_mean) / whole.calm_std,
+        (whole_cos - float(ordinary.mean())) / spread,
+        overlap,
+        1.0 if troubled else 0.0,
+        1.0 if reading.question else 0.0,
+    ]
+
+
+def kinds(clause: Clause) -> frozenset[Kind]:
+    return frozenset(limit.kind for limit in clause.limits)

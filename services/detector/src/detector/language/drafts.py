@@ -1,0 +1,187 @@
+"""The lexical pass over one utterance: every answer the cheap cues can give, and which of them
+the embedding model should settle."""
+
+from dataclasses import dataclass, field
+
+from detector.language import Judgement, Signal, Utterance
+from detector.language.conditions import ConditionPlan, plan
+from detector.language.features import (
+    anger_features,
+    anger_has_cues,
+    anger_is_evident,
+    intent_features,
+    urgency_features,
+    urgency_has_cues,
+    urgency_is_evident,
+)
+from detector.language.intent import intent_rule
+from detector.language.legal import legal_score
+from detector.language.lexical import Reading, read
+from detector.language.matching import ClauseVerdict, Context, combine, judge_clause
+from detector.language.model import Task, Weights
+from detector.language.topics import classify
+
+# Any sign that a message is more than small talk: only such messages may reach the model for
+# trigger conditions that no cue-word detector covers.
+_TROUBLE = (
+    "anger", "insult", "sarcasm", "angry_emoji", "issue", "damaged", "delivery_problem",
+    "urg_now", "urg_deadline", "urg_need", "human_request", "threat_leave", "fraud", "safety",
+    "health", "privacy", "bulk", "refund_want", "cancel", "competitor",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Estimate:
+    """One classifier's answer for one utterance: lexical first, the model's if consulted."""
+
+    features: list[float]
+    probability: float
+    uncertain: bool
+
+
+def _estimate(task: Task, features: list[float], cues: bool, evident: bool) -> Estimate:
+    """The lexical answer; unsure inside the task's band when there is any cue at all, and
+    also when it says "yes" on thin evidence (a single weak cue)."""
+    probability = task.lexical.probability(features)
+    uncertain = (task.uncertain(probability) and cues) or (
+        probability > task.band[1] and not evident
+    )
+    return Estimate(features, probability, uncertain)
+
+
+@dataclass(slots=True)
+class Draft:
+    """Everything the judge knows about one utterance so far."""
+
+    utterance: Utterance
+    reading: Reading
+    earlier: tuple[Reading, ...]
+    anger: Estimate
+    urgency: Estimate
+    intent: Estimate | None
+    legal: float
+    plans: list[ConditionPlan]
+    verdicts: list[list[ClauseVerdict]] = field(default_factory=list)
+    used_model: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def context(self) -> Context:
+        return Context(
+            self.reading, self.earlier, self.anger.probability, self.urgency.probability, self.legal
+        )
+
+    def judge_clauses(self) -> None:
+        """(Re)judge every clause lexically, with the current anger/urgency estimates."""
+        context = self.context()
+        self.verdicts = [
+            [judge_clause(clause, context) for clause in condition_plan.clauses]
+            for condition_plan in self.plans
+        ]
+
+    def relation_wanted(self) -> list[tuple[int, int]]:
+        """(condition, clause) pairs whose verdict similarity should settle."""
+        reading = self.reading
+        # Cheap relevance gate: small talk ("thanks!", "ok, the blue one") never reaches the
+        # model; a message with some substance, a sign of trouble or a word of the clause does.
+        substantive = len(reading.content) >= 4 or any(reading.has(g) for g in _TROUBLE)
+        wanted = []
+        for i, (condition_plan, verdicts) in enumerate(zip(self.plans, self.verdicts, strict=True)):
+            pairs = zip(condition_plan.clauses, verdicts, strict=True)
+            for j, (clause, verdict) in enumerate(pairs):
+                if verdict.wants_relation and (substantive or clause.stems & reading.content):
+                    wanted.append((i, j))
+        return wanted
+
+    def needs_model(self) -> bool:
+        return (
+            self.anger.uncertain
+            or self.urgency.uncertain
+            or (self.intent is not None and self.intent.uncertain)
+            or bool(self.relation_wanted())
+        )
+
+    def doubt(self) -> float:
+        """How open the decision is (higher first when the model's budget is short): conditions
+        and keyword intents are rare and decisive, then the closest calls."""
+        if self.relation_wanted() or (self.intent is not None and self.intent.uncertain):
+            return 1.0
+        margins = [abs(e.probability - 0.5) for e in (self.anger, self.urgency) if e.uncertain]
+        return 0.5 - min(margins, default=0.5)
+
+
+def draft(utterance: Utterance, weights: Weights) -> Draft:
+    """The lexical pass over one utterance (tens of microseconds)."""
+    reading = read(utterance.text)
+    earlier = tuple(read(text) for text in utterance.earlier)
+    intent = None
+    if utterance.keywords:
+        rule = intent_rule(reading, utterance.keywords)
+        features = intent_features(reading, utterance.keywords)
+        lexical = rule.score if rule.certain else weights.intent.lexical.probability(features)
+        intent = Estimate(features, lexical, not rule.certain)
+    result = Draft(
+        utterance=utterance,
+        reading=reading,
+        earlier=earlier,
+        anger=_estimate(
+            weights.anger,
+            anger_features(reading, earlier),
+            anger_has_cues(reading),
+            anger_is_evident(reading),
+        ),
+        urgency=_estimate(
+            weights.urgency,
+            urgency_features(reading),
+            urgency_has_cues(reading),
+            urgency_is_evident(reading),
+        ),
+        intent=intent,
+        legal=legal_score(reading),
+        plans=[plan(condition) for condition in utterance.conditions],
+    )
+    result.judge_clauses()
+    return result
+
+
+def finish(item: Draft) -> Judgement:
+    """The judgement a draft amounts to."""
+    reading = item.reading
+    context = item.context()
+    conditions = tuple(
+        combine(condition_plan, verdicts, context)
+        for condition_plan, verdicts in zip(item.plans, item.verdicts, strict=True)
+    )
+    topic, area = classify(reading, item.earlier)
+    return Judgement(
+        anger=Signal(round(item.anger.probability, 3), _anger_detail(reading)),
+        urgency=Signal(round(item.urgency.probability, 3), _urgency_detail(reading)),
+        keyword_intent=1.0 if item.intent is None else round(item.intent.probability, 3),
+        conditions=conditions,
+        topic=topic,
+        area=area,
+        legal_threat=item.legal >= 0.5,
+        used_model=item.used_model,
+        notes=tuple(item.notes),
+    )
+
+
+def _quoted(reading: Reading, groups: tuple[str, ...], limit: int = 3) -> str:
+    phrases = [phrase for group in groups for phrase in reading.hits.get(group, ())]
+    return ", ".join(f'"{phrase}"' for phrase in phrases[:limit])
+
+
+def _anger_detail(reading: Reading) -> str:
+    parts = []
+    cues = _quoted(reading, ("anger", "insult", "sarcasm", "angry_emoji", "threat_leave"))
+    if cues:
+        parts.append(f"angry words {cues}")
+    if reading.shout >= 0.5:
+        parts.append("shouting")
+    if reading.has("repeat"):
+        parts.append("repeated complaint")
+    return "anger or strong frustration" + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def _urgency_detail(reading: Reading) -> str:
+    cues = _quoted(reading, ("urg_deadline", "urg_now", "urg_time", "urg_critical", "urg_event"))
+    return "a time-critical need" + (f" ({cues})" if cues else "")

@@ -1,0 +1,175 @@
+"""The cheap reading of a message: cue phrases, shouting, punctuation, times and numbers.
+
+Everything here is pure Python over one folded string and costs tens of microseconds; the
+classifiers in ``classifiers.py`` turn these readings into feature vectors.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from detector.language.lexicon import cue_lexicon, fold
+from detector.language.numbers import Kind, Quantity, quantities
+
+# Upper-case tokens that are names, not shouting.
+_ACRONYMS = frozenset(
+    "usb led lcd gdpr ccpa vat ups dhl usps fedex tnt bbb ftc spf faq id pin sms pdf ok okay "
+    "tv hd uk us usa eu gb tb mb ram ssd cpu gpu pc ios app api url www ps vip diy xl xxl xs "
+    "nyc la sf gps nfc ac dc eta asap rsvp fyi pm am eod cod rma sku qr b2b ceo ltd inc llc "
+    "omg lol wtf ooo dm irl tbh imo aka".split()
+)
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_CONTENT = re.compile(r"[^\W\d_]{4,}")
+_STOP = frozenset(
+    "this that with have from your what when where which there their they them then than "
+    "been were will would could should about just like also into only some very really "
+    "still again know please thanks thank hello order want need para como pero esta este "
+    "estoy tengo pedido porque cuando desde hace todo nada sein eine einer nicht noch mein "
+    "meine haben habe bitte danke wenn dann auch sehr dans pour avec mais sont cette votre "
+    "vous nous merci bonjour commande pedido voces obrigado obrigada minha meu esta isso".split()
+)
+_EXCLAIM = re.compile(r"!{2,}|\?{2,}|\?!|!\?")
+_ELAPSED_BEFORE = re.compile(
+    r"(been|since|for|already|waiting|over|nearly|almost|about|hace|llevo|desde|seit|schon|"
+    r"depuis|ca fait|faz|ha|ja|a)\W+$"
+)
+_ELAPSED_AFTER = re.compile(r"^\W*(ago|now|later|already|de espera|que espero|her|plus tard)\b")
+_SOON = re.compile(
+    r"\b(in|within|next|the next|en|dentro de|in den nachsten|innerhalb|dans les|dans|"
+    r"nas proximas|em|proximas)\s+(\d+|a|an|one|two|three|few|couple of|un|una|dos|zwei|deux|"
+    r"duas|dois)\s*(hours?|hrs?|minutes?|mins?|horas?|stunden|heures?|minutos|minuten)\b"
+)
+_SOON_DAYS = re.compile(
+    r"\b(in|within|en|em|dans|in den nachsten)\s+(1|2|3|one|two|three|a couple of|a day|"
+    r"dos|tres|deux|trois|dois|tres|zwei|drei)\s*(days?|dias|tagen|jours)\b"
+)
+_WEEKDAY = (
+    r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles|jueves|"
+    r"viernes|sabado|domingo|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|"
+    r"mardi|mercredi|jeudi|vendredi|samedi|dimanche|segunda|terca|quarta|quinta|sexta)"
+)
+_WEEKDAY_DEADLINE = re.compile(
+    rf"\b(by|before|until|till|for|hasta el|antes del|para el|ate|ate o|ate a|bis|bis zum|"
+    rf"vor|avant|d'ici|pour|jusqu'a)\s+(this\s+|next\s+|el\s+|o\s+|a\s+|ce\s+)?{_WEEKDAY}"
+)
+_EMPHATIC_TIME = re.compile(
+    r"\b(TODAY|TONIGHT|NOW|ASAP|IMMEDIATELY|RIGHT AWAY|HOY|AHORA|YA|HEUTE|SOFORT|JETZT|"
+    r"AUJOURD'HUI|MAINTENANT|HOJE|AGORA|URGENT|URGENTE|DRINGEND)\b"
+)
+_DEMAND = re.compile(
+    r"(^|[.!?]\s+)(please\s+)?(fix|sort|send|give|get|refund|replace|resolve|answer|call|"
+    r"ship|deliver|do|solve|arregl\w*|resolv\w*|envi\w*|devolv\w*|reparier\w*|schick\w*|"
+    r"los|repar\w*|regl\w*|envoy\w*|rembours\w*)\b[^.!?]{0,40}\b(now|today|tonight|"
+    r"immediately|asap|right away|at once|ahora|hoy|ya|heute|sofort|jetzt|aujourd'hui|"
+    r"maintenant|hoje|agora|imediatamente)\b"
+)
+_QUESTION_START = re.compile(
+    r"^(do|does|is|are|can|could|will|would|how|what|which|where|when|why|should|any|"
+    r"tienen|teneis|hay|es|puedo|como|wie|gibt|ist|haben|habt|kann|est-ce|avez|peut|"
+    r"pouvez|voces|tem|e|posso|como|qual|onde)\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the lexicon and a few patterns found in one message."""
+
+    text: str
+    folded: str
+    hits: dict[str, list[str]]
+    shout: float
+    """How much of the message is upper case beyond ordinary capitalisation (0-1)."""
+    caps_words: int
+    """Upper-case words of three letters or more that are not acronyms ("NOW", "TWICE")."""
+    exclaim: int
+    """Runs of "!!", "???", "?!"."""
+    bangs: int
+    quantities: tuple[Quantity, ...]
+    elapsed_days: float
+    """The longest waiting time the customer reports ("it's been two weeks"), in days."""
+    soon: bool
+    """A deadline within hours or a couple of days ("in 2 hours", "in 2 days", "by Friday")."""
+    content: frozenset[str]
+    """Content-word stems, for spotting a complaint repeated across messages."""
+    question: bool
+    emphatic_time: bool
+    """A time word shouted ("TODAY", "NOW")."""
+    demand: bool
+    """An imperative with an immediate horizon ("fix this today", "send it now")."""
+
+    def count(self, group: str) -> int:
+        return len(self.hits.get(group, ()))
+
+    def has(self, group: str) -> bool:
+        return group in self.hits
+
+
+def _shouting(text: str) -> tuple[float, int]:
+    upper = sum(map(str.isupper, text))
+    if upper < 3:
+        return 0.0, 0  # the common case, decided without splitting words
+    caps_words = sum(
+        1
+        for word in _WORD.findall(text)
+        if len(word) >= 3 and word.isupper() and word.casefold() not in _ACRONYMS
+    )
+    letters = sum(map(str.isalpha, text))
+    if letters < 8:
+        return 0.0, caps_words
+    return max(0.0, min(1.0, (upper / letters - 0.25) / 0.6)), caps_words
+
+
+def _elapsed(folded: str, found: tuple[Quantity, ...]) -> float:
+    longest = 0.0
+    if not any(q.kind is Kind.DAYS and q.value >= 2 for q in found):
+        return 0.0
+    for match in re.finditer(
+        r"(\d+|a|an|one|two|three|four|five|six|several|few|couple of|un|una|dos|tres|zwei|drei|"
+        r"deux|trois|dois|duas|diez|dez|zehn|dix)\s*(days?|weeks?|months?|dias|semanas?|meses|"
+        r"tage|tagen|wochen?|monate?n?|mois|jours|semaines?)\b",
+        folded,
+    ):
+        before = folded[max(0, match.start() - 14) : match.start()]
+        after = folded[match.end() : match.end() + 16]
+        if _ELAPSED_BEFORE.search(before) or _ELAPSED_AFTER.match(after):
+            days = quantities(match.group(0))
+            if days:
+                longest = max(longest, days[0].value)
+    return longest
+
+
+@lru_cache(maxsize=16384)
+def read(text: str) -> Reading:
+    """The lexical reading of ``text`` (cached: earlier messages are read again and again)."""
+    folded = fold(text)
+    hits = cue_lexicon().scan(folded)
+    shout, caps_words = _shouting(text)
+    found = tuple(quantities(folded))
+    soon = bool(
+        _SOON.search(folded) or _SOON_DAYS.search(folded) or _WEEKDAY_DEADLINE.search(folded)
+    )
+    stripped = folded.strip()
+    return Reading(
+        text=text,
+        folded=folded,
+        hits=hits,
+        shout=shout,
+        caps_words=caps_words,
+        exclaim=len(_EXCLAIM.findall(text)),
+        bangs=text.count("!"),
+        quantities=found,
+        elapsed_days=_elapsed(folded, found),
+        soon=soon,
+        content=frozenset(word[:6] for word in _CONTENT.findall(folded) if word not in _STOP),
+        question=stripped.endswith("?") or bool(_QUESTION_START.match(stripped)),
+        emphatic_time=bool(_EMPHATIC_TIME.search(text)),
+        demand=bool(_DEMAND.search(stripped)),
+    )
+
+
+def repeated_share(current: Reading, earlier: tuple[Reading, ...]) -> float:
+    """How much of the current message's content the customer already wrote before (0-1)."""
+    if not earlier or not current.content:
+        return 0.0
+    before = frozenset().union(*(reading.content for reading in earlier))
+    return len(current.content & before) / len(current.content)

@@ -1,0 +1,113 @@
+"""Phrase lexicons matched in one pass over a message (Aho-Corasick), on folded text.
+
+Folding (case-fold, accents stripped, typographic quotes made plain) lets one phrase list
+match "vergüenza" and "verguenza", "I'm" and "I’m". Phrases come from TOML files in
+``data/`` so linguists can extend them without touching code.
+"""
+
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import ahocorasick
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "“": '"', "”": '"', "–": "-"})
+# Combining marks left by NFKD decomposition ("é" -> "e" + U+0301), deleted in one translate.
+_MARKS = dict.fromkeys(c for c in range(0x300, 0x370))
+
+
+def fold(text: str) -> str:
+    """Case-folded text without accents, with plain quotes; same length is not guaranteed."""
+    folded = text.translate(_QUOTES).casefold()
+    if folded.isascii():
+        return folded
+    return unicodedata.normalize("NFKD", folded).translate(_MARKS)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    group: str
+    phrase: str
+    left_bound: bool
+    right_bound: bool
+
+
+class Lexicon:
+    """Counts, per group, the distinct phrases of the group found in a text."""
+
+    def __init__(self, groups: Mapping[str, Iterable[str]]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        entries: dict[str, list[_Entry]] = {}
+        for group, phrases in groups.items():
+            for raw in phrases:
+                phrase = fold(raw.strip())
+                left, right = not phrase.startswith("*"), not phrase.endswith("*")
+                phrase = phrase.strip("*")
+                if not phrase:
+                    continue
+                # Boundaries only matter where the phrase itself starts/ends with a letter.
+                entry = _Entry(
+                    group,
+                    phrase,
+                    left and _is_word_char(phrase[0]),
+                    right and _is_word_char(phrase[-1]),
+                )
+                entries.setdefault(phrase, []).append(entry)
+        for phrase, found in entries.items():
+            self._automaton.add_word(phrase, tuple(found))
+        self.groups = tuple(groups)
+        self._empty = not entries
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def scan(self, folded: str) -> dict[str, list[str]]:
+        """The phrases found in ``folded`` (already ``fold``-ed), by group, in text order."""
+        hits: dict[str, list[str]] = {}
+        if self._empty or not folded:
+            return hits
+        size = len(folded)
+        for end, found in self._automaton.iter(folded):
+            for entry in found:
+                start = end - len(entry.phrase) + 1
+                if entry.left_bound and start > 0 and _is_word_char(folded[start - 1]):
+                    continue
+                if entry.right_bound and end + 1 < size and _is_word_char(folded[end + 1]):
+                    continue
+                phrases = hits.setdefault(entry.group, [])
+                if entry.phrase not in phrases:
+                    phrases.append(entry.phrase)
+        return hits
+
+
+def _load(name: str) -> dict[str, list[str]]:
+    raw = tomllib.loads(resources.files("detector.language").joinpath("data", name).read_text())
+    groups: dict[str, list[str]] = {}
+
+    def collect(prefix: str, table: Mapping[str, object]) -> None:
+        for key, value in table.items():
+            if isinstance(value, list):
+                groups.setdefault(prefix, []).extend(str(item) for item in value)
+            elif isinstance(value, Mapping):
+                collect(f"{prefix}.{key}" if prefix else key, value)
+
+    collect("", raw)
+    return groups
+
+
+@cache
+def cue_lexicon() -> Lexicon:
+    """The sentiment, urgency, legal and concept cues of ``data/cues.toml``."""
+    return Lexicon(_load("cues.toml"))
+
+
+@cache
+def topic_lexicon() -> Lexicon:
+    """The topic and area cues of ``data/topics.toml`` (groups ``topic.x`` and ``area.x``)."""
+    return Lexicon(_load("topics.toml"))

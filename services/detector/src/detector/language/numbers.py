@@ -1,0 +1,229 @@
+"""Amounts, quantities and durations in messages, and numeric limits in trigger conditions.
+
+Similarity cannot tell "4 yoga blocks" from "500 sets" against "more than 100 units", so
+numbers are parsed and compared. Works on folded text (see ``lexicon.fold``).
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    MONEY = "money"
+    COUNT = "count"
+    DAYS = "days"
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    value: float
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """``value`` compared with ``op`` (``>``, ``>=``, ``<``, ``<=``) for numbers of ``kind``."""
+
+    op: str
+    value: float
+    kind: Kind
+
+    def holds(self, quantity: Quantity) -> bool:
+        if quantity.kind is not self.kind:
+            return False
+        match self.op:
+            case ">":
+                return quantity.value > self.value
+            case ">=":
+                return quantity.value >= self.value
+            case "<":
+                return quantity.value < self.value
+            case _:
+                return quantity.value <= self.value
+
+
+_WORD_NUMBERS = {
+    # en
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "fifty": 50, "hundred": 100, "a hundred": 100, "a dozen": 12, "dozen": 12,
+    "a couple of": 2, "couple of": 2, "a few": 3, "several": 3, "a thousand": 1000,
+    # es / pt
+    "un": 1, "una": 1, "uno": 1, "um": 1, "uma": 1, "dos": 2, "dois": 2, "duas": 2, "tres": 3,
+    "cuatro": 4, "quatro": 4, "cinco": 5, "seis": 6, "siete": 7, "sete": 7, "ocho": 8, "oito": 8,
+    "diez": 10, "dez": 10, "quince": 15, "quinze": 15, "veinte": 20, "vinte": 20, "cien": 100,
+    "cem": 100, "mil": 1000,
+    # de
+    "ein": 1, "eine": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "sechs": 6,
+    "sieben": 7, "acht": 8, "zehn": 10, "zwanzig": 20, "hundert": 100, "tausend": 1000,
+    # fr
+    "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "dix": 10,
+    "quinze ": 15, "vingt": 20, "cent": 100, "mille": 1000,
+}  # fmt: skip
+
+_NUMBER = r"(?:\d{1,3}(?:[ ,.]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?)"
+_WORD_NUMBER = "|".join(sorted((re.escape(w) for w in _WORD_NUMBERS), key=len, reverse=True))
+_SCALE_WORDS = r"k|m|mil|thousand|million|tausend|mille"
+_CURRENCY_BEFORE = r"(?:r\$|us\$|\$|€|£|usd|eur|gbp|brl|chf)"
+_CURRENCY_AFTER = (
+    r"(?:\$|€|£|usd|eur|gbp|brl|chf|dollars?|bucks|euros?|pounds?|reais|dolares"
+    r"|libras?)"
+)
+
+_MONEY = re.compile(
+    rf"(?:{_CURRENCY_BEFORE}\s?(?P<a>{_NUMBER})(?:\s?(?P<sa>{_SCALE_WORDS})\b)?)"
+    rf"|(?:(?P<b>{_NUMBER})(?:\s?(?P<sb>{_SCALE_WORDS})\b)?\s?{_CURRENCY_AFTER}(?!\w))"
+)
+_DAY_UNITS = {
+    "hour": 1 / 24, "hours": 1 / 24, "hrs": 1 / 24, "h": 1 / 24, "horas": 1 / 24,
+    "stunden": 1 / 24, "heures": 1 / 24, "day": 1, "days": 1, "dias": 1, "tage": 1, "tagen": 1,
+    "jours": 1, "business days": 1, "working days": 1, "week": 7, "weeks": 7, "semana": 7,
+    "semanas": 7, "woche": 7, "wochen": 7, "semaine": 7, "semaines": 7, "month": 30,
+    "months": 30, "mes": 30, "meses": 30, "monat": 30, "monate": 30, "monaten": 30, "mois": 30,
+}  # fmt: skip
+_DAY_UNIT = "|".join(sorted((re.escape(u) for u in _DAY_UNITS), key=len, reverse=True))
+_DURATION = re.compile(rf"\b(?P<n>{_NUMBER}|{_WORD_NUMBER})[\s-]*(?P<unit>{_DAY_UNIT})\b")
+# Numbers that are not quantities of goods: order numbers, model names, sizes, times.
+_NOT_COUNT_BEFORE = re.compile(
+    r"(#|no\.?|nr\.?|n°|nº|order|pedido|commande|bestellung|encomenda|number|numero|ref|"
+    r"size|talla|grosse|taille|tamanho|model|modelo|version|v|error|code|error code|"
+    r"rated|at|the|page|step|chapter|room|apt|suite|gate|line|x)\s*$"
+)
+_NOT_COUNT_AFTER = re.compile(
+    r"^\s*(%|°|cm|mm|m\b|km|kg|g\b|gb|tb|mb|w\b|kw|v\b|mah|ml|l\b|oz|lb|lbs|in\b|inch|inches|"
+    r"ft|feet|mph|rpm|hz|fps|x\b|am\b|pm\b|h\b|min|mins|minutes|seconds|s\b|years?|anos|anos|"
+    r"jahre|ans|th\b|st\b|nd\b|rd\b|points?|stars?|[/:.-]\d)"
+)
+_COUNT = re.compile(rf"(?<![\w#$€£.,/-])(?P<n>{_NUMBER})(?:\s?\+)?(?=[\s-]+\w)")
+_MANY = re.compile(
+    r"\b(?P<w>hundreds|thousands|cientos|centenares|miles|hunderte|tausende|centaines|milliers|"
+    r"centenas|milhares) (?:of|de|von|d')"
+)
+
+
+_GROUPED = re.compile(r"(\d{1,3}(?:[ ,.]\d{3})+)(?:[.,](\d{1,2}))?")
+
+
+def _to_float(token: str) -> float | None:
+    token = token.strip()
+    if token in _WORD_NUMBERS:
+        return float(_WORD_NUMBERS[token])
+    grouped = _GROUPED.fullmatch(token)
+    if grouped:
+        # "1,200", "1.200", "2 000", "3,400.50", "2.000,00": group separators, then decimals.
+        whole = float(re.sub(r"\D", "", grouped[1]))
+        return whole + (float("0." + grouped[2]) if grouped[2] else 0.0)
+    try:
+        return float(token.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _scaled(value: float, scale: str | None) -> float:
+    if scale in ("k", "mil", "thousand", "tausend", "mille"):
+        return value * 1000
+    if scale in ("m", "million"):
+        return value * 1_000_000
+    return value
+
+
+_ANY_DIGIT = re.compile(r"\d")
+_ANY_UNIT = re.compile(rf"\b({_DAY_UNIT})\b")
+
+
+def quantities(folded: str) -> list[Quantity]:
+    """Money amounts, counts of things and durations (in days) mentioned in ``folded``."""
+    found: list[Quantity] = []
+    if not _ANY_DIGIT.search(folded):
+        # Without digits only spelled-out durations ("two weeks") and "hundreds of" remain.
+        if _ANY_UNIT.search(folded):
+            found.extend(_durations(folded))
+        found.extend(_many(folded))
+        return found
+    taken: list[tuple[int, int]] = []
+    for match in _MONEY.finditer(folded):
+        value = _to_float(match.group("a") or match.group("b"))
+        if value is not None:
+            scale = match.group("sa") or match.group("sb")
+            found.append(Quantity(_scaled(value, scale), Kind.MONEY))
+            taken.append(match.span())
+    for match in _DURATION.finditer(folded):
+        value = _to_float(match.group("n"))
+        if value is not None:
+            found.append(Quantity(value * _DAY_UNITS[match.group("unit")], Kind.DAYS))
+            taken.append(match.span())
+    for match in _COUNT.finditer(folded):
+        start, end = match.span("n")
+        if any(a <= start < b for a, b in taken):
+            continue
+        if _NOT_COUNT_BEFORE.search(folded[max(0, start - 12) : start]):
+            continue
+        if _NOT_COUNT_AFTER.match(folded[end : end + 8]):
+            continue
+        token = match.group("n")
+        value = _to_float(token)
+        if value is not None and not (1900 <= value <= 2100 and "." not in token):
+            found.append(Quantity(value, Kind.COUNT))
+    found.extend(_many(folded))
+    return found
+
+
+def _durations(folded: str) -> list[Quantity]:
+    found = []
+    for match in _DURATION.finditer(folded):
+        value = _to_float(match.group("n"))
+        if value is not None:
+            found.append(Quantity(value * _DAY_UNITS[match.group("unit")], Kind.DAYS))
+    return found
+
+
+def _many(folded: str) -> list[Quantity]:
+    return [
+        Quantity(
+            2000.0
+            if match["w"] in ("thousands", "miles", "tausende", "milliers", "milhares")
+            else 200.0,
+            Kind.COUNT,
+        )
+        for match in _MANY.finditer(folded)
+    ]
+
+
+_COMPARATORS: tuple[tuple[str, str], ...] = (
+    (r"(?:at least|no (?:less|fewer) than|minimum(?: of)?|min\.?|mindestens|au moins|"
+     r"al menos|pelo menos|como minimo|no minimo)", ">="),
+    (r"(?:more than|over|above|exceeding|exceeds|greater than|larger than|bigger than|"
+     r"upwards of|in excess of|mas de|mas que|mehr als|uber|ueber|plus de|superieur a|"
+     r"superior a|acima de|mais de|mais que|>)", ">"),
+    (r"(?:at most|no more than|up to|maximum(?: of)?|hochstens|au plus|como maximo|no maximo)",
+     "<="),
+    (r"(?:less than|fewer than|under|below|weniger als|unter|moins de|menos de|<)", "<"),
+)  # fmt: skip
+_LIMIT = re.compile(
+    r"(?P<cmp>"
+    + "|".join(pattern for pattern, _ in _COMPARATORS)
+    + rf")\s*(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER}(?:\s?(?:{_SCALE_WORDS})\b)?(?:\s?\+)?"
+    r"(?:\s?[\w$€£-]+)?)"
+)
+_PLUS = re.compile(rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER})\s?\+\s?(?P<unit>\w+)?")
+
+
+def limits(folded_condition: str) -> list[Limit]:
+    """Numeric limits a condition sets ("more than 100 units", "over $2,000", "10+ days")."""
+    found: list[Limit] = []
+    for match in _LIMIT.finditer(folded_condition):
+        op = next(op for pattern, op in _COMPARATORS if re.fullmatch(pattern, match["cmp"]))
+        found.extend(_limit(op, match["q"]))
+    for match in _PLUS.finditer(folded_condition):
+        found.extend(_limit(">=", match.group(0).replace("+", " ")))
+    return found
+
+
+def _limit(op: str, phrase: str) -> list[Limit]:
+    quantity = quantities(phrase)
+    if quantity:
+        return [Limit(op, quantity[0].value, quantity[0].kind)]
+    number = re.search(rf"{_NUMBER}", phrase)
+    value = _to_float(number.group(0)) if number else None
+    return [] if value is None else [Limit(op, value, Kind.COUNT)]

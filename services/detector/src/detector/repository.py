@@ -1,0 +1,109 @@
+"""All of the detector's SQL: conversation state, locked for the length of a batch."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from detector.state import ConversationKey, ConversationState
+from escalator_runtime.db import Connection
+
+
+def _columns(keys: Sequence[ConversationKey]) -> tuple[list[str], list[str], list[str], list[str]]:
+    return (
+        [k.tenant_id for k in keys],
+        [k.agent_id for k in keys],
+        [k.environment for k in keys],
+        [k.conversation_id for k in keys],
+    )
+
+
+async def lock_states(
+    connection: Connection, keys: Iterable[ConversationKey]
+) -> dict[ConversationKey, ConversationState]:
+    """Load and row-lock the states of ``keys`` until the transaction ends.
+
+    Two detector instances may briefly process the same partition during a rebalance; the
+    lock makes the second wait and then see the first one's work (its message ids), so a
+    message is never applied twice. Keys are locked in sorted order, so two batches never
+    deadlock.
+    """
+    ordered = sorted(
+        set(keys), key=lambda k: (k.tenant_id, k.agent_id, k.environment, k.conversation_id)
+    )
+    if not ordered:
+        return {}
+    rows = await connection.fetch(
+        """
+        SELECT c.tenant_id, c.agent_id, c.environment, c.conversation_id, c.state
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+             WITH ORDINALITY AS k(tenant_id, agent_id, environment, conversation_id, n)
+        JOIN detector_conversations c USING (tenant_id, agent_id, environment, conversation_id)
+        ORDER BY k.n
+        FOR UPDATE OF c
+        """,
+        *_columns(ordered),
+    )
+    states = {
+        ConversationKey(
+            r["tenant_id"], r["agent_id"], r["environment"], r["conversation_id"]
+        ): ConversationState.from_json(r["state"])
+        for r in rows
+    }
+    return {key: states.get(key) or ConversationState() for key in ordered}
+
+
+async def save_states(
+    connection: Connection, states: dict[ConversationKey, ConversationState]
+) -> None:
+    if not states:
+        return
+    keys = list(states)
+    await connection.execute(
+        """
+        INSERT INTO detector_conversations
+            (tenant_id, agent_id, environment, conversation_id, state, idle_deadline, updated_at)
+        SELECT k.tenant_id, k.agent_id, k.environment, k.conversation_id, k.state,
+               k.idle_deadline, now()
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[],
+                    $6::timestamptz[])
+             AS k(tenant_id, agent_id, environment, conversation_id, state, idle_deadline)
+        ON CONFLICT (tenant_id, agent_id, environment, conversation_id) DO UPDATE
+        SET state = EXCLUDED.state, idle_deadline = EXCLUDED.idle_deadline, updated_at = now()
+        """,
+        *_columns(keys),
+        [states[k].to_json() for k in keys],
+        [states[k].idle_deadline for k in keys],
+    )
+
+
+async def lock_idle(
+    connection: Connection, now: datetime, limit: int
+) -> dict[ConversationKey, ConversationState]:
+    """Conversations whose idle deadline passed, locked; ones another instance holds are
+    skipped rather than waited for."""
+    rows = await connection.fetch(
+        """
+        SELECT tenant_id, agent_id, environment, conversation_id, state
+        FROM detector_conversations
+        WHERE idle_deadline <= $1
+        ORDER BY idle_deadline
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+        """,
+        now,
+        limit,
+    )
+    return {
+        ConversationKey(
+            r["tenant_id"], r["agent_id"], r["environment"], r["conversation_id"]
+        ): ConversationState.from_json(r["state"])
+        for r in rows
+    }
+
+
+async def forget_idle_conversations(connection: Connection, older_than: datetime) -> int:
+    """Retention: drop the state of conversations untouched since ``older_than``."""
+    result = await connection.execute(
+        "DELETE FROM detector_conversations WHERE updated_at < $1 AND idle_deadline IS NULL",
+        older_than,
+    )
+    return int(result.split()[-1])

@@ -1,0 +1,128 @@
+"""What the detector remembers about a conversation between two of its messages."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from escalator_schemas.chat import ChatMessage, CustomerProfile
+from escalator_schemas.events import TranscriptMessage
+
+TRANSCRIPT_LENGTH = 20
+"""Messages kept for the escalation's transcript and for reading the customer's mood."""
+TRANSCRIPT_TEXT_CHARS = 2_000
+RECENT_IDS = 64
+"""Message ids remembered to ignore redeliveries."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    tenant_id: str
+    agent_id: str
+    environment: str
+    conversation_id: str
+
+    @classmethod
+    def of(cls, message: ChatMessage) -> "ConversationKey":
+        return cls(
+            message.tenant_id, message.agent_id, message.environment.value, message.conversation_id
+        )
+
+
+@dataclass(slots=True)
+class ConversationState:
+    """Turn counting, pause and idle bookkeeping, and the recent transcript."""
+
+    turns: int = 0
+    """Turns (a customer message followed by an AI response) since the AI last took over."""
+    total_turns: int = 0
+    awaiting_ai: bool = False
+    """A customer message has not been answered by the AI yet (for counting turns)."""
+    clarifications: int = 0
+    """Consecutive AI messages asking the customer to rephrase or clarify."""
+    paused: bool = False
+    """Escalated: the AI is paused and nothing escalates again until it is resumed."""
+    escalation_id: UUID | None = None
+    waiting_message_id: str | None = None
+    """The oldest customer message nobody has replied to yet (for the idle timeout)."""
+    idle_deadline: datetime | None = None
+    topic: str | None = None
+    area: str | None = None
+    topic_hint: str | None = None
+    """The chat backend's ``metadata.topic``: it wins over what the judge read."""
+    area_hint: str | None = None
+    customer: CustomerProfile | None = None
+    """The latest profile snapshot the chat backend sent."""
+    recent_ids: list[str] = field(default_factory=list)
+    transcript: list[TranscriptMessage] = field(default_factory=list)
+
+    def seen(self, message_id: str) -> bool:
+        return message_id in self.recent_ids
+
+    def remember(self, message: ChatMessage) -> None:
+        if message.customer is not None:
+            self.customer = message.customer
+        for name in ("topic", "area"):
+            hint = message.metadata.get(name)
+            if isinstance(hint, str) and hint:
+                setattr(self, f"{name}_hint", hint)
+        self.recent_ids.append(message.message_id)
+        del self.recent_ids[:-RECENT_IDS]
+        self.transcript.append(
+            TranscriptMessage(
+                message_id=message.message_id,
+                role=message.role,
+                text=message.text[:TRANSCRIPT_TEXT_CHARS],
+                sent_at=message.sent_at,
+                ai_confidence=message.ai_confidence,
+            )
+        )
+        del self.transcript[:-TRANSCRIPT_LENGTH]
+
+    def customer_texts(self, limit: int = 5) -> tuple[str, ...]:
+        """The last customer messages, oldest first."""
+        texts = [m.text for m in self.transcript if m.role == "customer"]
+        return tuple(texts[-limit:])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "turns": self.turns,
+            "total_turns": self.total_turns,
+            "awaiting_ai": self.awaiting_ai,
+            "clarifications": self.clarifications,
+            "paused": self.paused,
+            "escalation_id": str(self.escalation_id) if self.escalation_id else None,
+            "waiting_message_id": self.waiting_message_id,
+            "idle_deadline": self.idle_deadline.isoformat() if self.idle_deadline else None,
+            "topic": self.topic,
+            "area": self.area,
+            "topic_hint": self.topic_hint,
+            "area_hint": self.area_hint,
+            "customer": self.customer.model_dump(mode="json") if self.customer else None,
+            "recent_ids": self.recent_ids,
+            "transcript": [m.model_dump(mode="json") for m in self.transcript],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ConversationState":
+        return cls(
+            turns=data["turns"],
+            total_turns=data["total_turns"],
+            awaiting_ai=data["awaiting_ai"],
+            clarifications=data["clarifications"],
+            paused=data["paused"],
+            escalation_id=UUID(data["escalation_id"]) if data["escalation_id"] else None,
+            waiting_message_id=data["waiting_message_id"],
+            idle_deadline=(
+                datetime.fromisoformat(data["idle_deadline"]) if data["idle_deadline"] else None
+            ),
+            topic=data["topic"],
+            area=data["area"],
+            topic_hint=data.get("topic_hint"),
+            area_hint=data.get("area_hint"),
+            customer=CustomerProfile.model_validate(data["customer"])
+            if data.get("customer")
+            else None,
+            recent_ids=list(data["recent_ids"]),
+            transcript=[TranscriptMessage.model_validate(m) for m in data["transcript"]],
+        )
