@@ -1,20 +1,31 @@
 """The queue's REST endpoints under ``/api/v1``."""
 
+from collections.abc import Awaitable
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from escalator_runtime import config_store
 from escalator_runtime.db import Pool
 from escalator_schemas.chat import Environment
 from escalator_schemas.classification import Area, Topic, Urgency
-from queue_api import repository
+from escalator_schemas.events import TranscriptMessage
+from queue_api import lifecycle, repository, summary
 from queue_api.auth import CurrentPrincipal, Principal
-from queue_api.models import EscalationDetail, EscalationPage, EscalationSummary, Status
+from queue_api.errors import problem_responses
+from queue_api.models import (
+    CompleteRequest,
+    EscalationDetail,
+    EscalationPage,
+    EscalationSummary,
+    EscalationSummaryText,
+    Status,
+)
 from queue_api.problems import Problem
 from queue_api.repository import Cursor, Visibility
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", tags=["escalations"])
 
 
 def get_pool(request: Request) -> Pool:
@@ -29,7 +40,7 @@ def visibility(principal: Principal) -> Visibility:
     return Visibility(principal.tenant_id, principal.sub, principal.is_admin)
 
 
-@router.get("/escalations", response_model=EscalationPage, tags=["escalations"])
+@router.get("/escalations", response_model=EscalationPage, responses=problem_responses(401, 422))
 async def list_escalations(
     principal: CurrentPrincipal,
     pool: PoolDep,
@@ -37,13 +48,18 @@ async def list_escalations(
     urgency: Urgency | None = None,
     topic: Topic | None = None,
     area: Area | None = None,
-    category: Annotated[str | None, Query(max_length=120)] = None,
+    category: Annotated[
+        str | None, Query(max_length=120, pattern=r"^[a-z_]+(:[a-z0-9-]+)?$")
+    ] = None,
     environment: Environment | None = None,
-    assigned_to: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    assigned_to: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EscalationPage:
-    """The caller's queue, newest first."""
+    """The caller's queue, newest first: an admin's whole tenant, a supervisor's escalations
+    routed or offered to them or owned by them."""
     filters = {
         column: str(value)
         for column, value in {
@@ -81,13 +97,134 @@ async def list_escalations(
     )
 
 
-@router.get("/escalations/{escalation_id}", response_model=EscalationDetail, tags=["escalations"])
-async def get_escalation(
-    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep
-) -> EscalationDetail:
-    """One escalation with its reason, triggers, customer, conversation and audit timeline."""
+async def _detail(pool: Pool, principal: Principal, escalation_id: UUID) -> EscalationDetail:
     found = await repository.get_escalation(pool, visibility(principal), escalation_id)
     if found is None:
         raise Problem(404, "no such escalation")
     row, audit = found
     return EscalationDetail.model_validate({**dict(row), "audit": [dict(entry) for entry in audit]})
+
+
+@router.get(
+    "/escalations/{escalation_id}",
+    response_model=EscalationDetail,
+    responses=problem_responses(401, 404, 422),
+)
+async def get_escalation(
+    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep
+) -> EscalationDetail:
+    """One escalation with its reason, triggers, customer, conversation and audit timeline."""
+    return await _detail(pool, principal, escalation_id)
+
+
+async def _act(
+    action: Awaitable[None], pool: Pool, principal: Principal, escalation_id: UUID
+) -> EscalationDetail:
+    try:
+        await action
+    except lifecycle.Refusal as refusal:
+        raise Problem(refusal.status, refusal.detail) from refusal
+    return await _detail(pool, principal, escalation_id)
+
+
+_ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422)
+
+
+@router.post(
+    "/escalations/{escalation_id}/claim",
+    response_model=EscalationDetail,
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def claim_escalation(
+    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep
+) -> EscalationDetail:
+    """Take ownership: the escalation goes ``in_progress``, owned by the caller. Of any number
+    of concurrent claimers exactly one succeeds; the others get 409."""
+    actor = visibility(principal)
+    return await _act(lifecycle.claim(pool, actor, escalation_id), pool, principal, escalation_id)
+
+
+@router.post(
+    "/escalations/{escalation_id}/release",
+    response_model=EscalationDetail,
+    responses=_ACTION_ERRORS,
+)
+async def release_escalation(
+    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep
+) -> EscalationDetail:
+    """Back to ``pending`` for another supervisor (its owner or an admin)."""
+    actor = visibility(principal)
+    return await _act(lifecycle.release(pool, actor, escalation_id), pool, principal, escalation_id)
+
+
+@router.post(
+    "/escalations/{escalation_id}/complete",
+    response_model=EscalationDetail,
+    responses=problem_responses(401, 403, 404, 409, 413, 422),
+)
+async def complete_escalation(
+    escalation_id: UUID, body: CompleteRequest, principal: CurrentPrincipal, pool: PoolDep
+) -> EscalationDetail:
+    """Resolve it with a resolution note (its owner or an admin). ``ai_could_have_handled``
+    marks a false escalation."""
+    actor = visibility(principal)
+    action = lifecycle.complete(
+        pool, actor, escalation_id, body.resolution_note, body.ai_could_have_handled
+    )
+    return await _act(action, pool, principal, escalation_id)
+
+
+@router.post(
+    "/escalations/{escalation_id}/reassign-to-ai",
+    response_model=EscalationDetail,
+    responses=_ACTION_ERRORS,
+)
+async def reassign_escalation_to_ai(
+    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep
+) -> EscalationDetail:
+    """Hand the conversation back to the AI: the chat backend is told to resume it (a
+    ``resume_ai`` handoff command) and the escalation is completed, flagged
+    ``reassigned_to_ai``. A pending one: anyone who sees it; one in progress: its owner or an
+    admin."""
+    actor = visibility(principal)
+    action = lifecycle.reassign_to_ai(pool, actor, escalation_id)
+    return await _act(action, pool, principal, escalation_id)
+
+
+@router.post(
+    "/escalations/{escalation_id}/summary",
+    response_model=EscalationSummaryText,
+    responses=problem_responses(401, 404, 422),
+)
+async def summarize_escalation(
+    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep, request: Request
+) -> EscalationSummaryText:
+    """A concise recap in the agent's ``summary_language``: why it escalated, what the customer
+    wants, what the AI tried, and how the customer's sentiment evolved. Recorded in the audit
+    timeline."""
+    detail = await _detail(pool, principal, escalation_id)
+    stored = await config_store.load(
+        pool,
+        detail.tenant_id,
+        detail.agent_id,
+        config_store.stage_for(detail.environment),
+    )
+    language = stored.config.summary_language if stored else "en"
+    messages: list[TranscriptMessage] = detail.transcript
+    result = await summary.summarize(
+        escalation_id,
+        detail.reason,
+        messages,
+        language,
+        client=request.app.state.http_client,
+        endpoint=request.app.state.summary_llm,
+    )
+    async with pool.acquire() as connection:
+        await repository.add_audit(
+            connection,
+            escalation_id,
+            "summary_generated",
+            principal.sub,
+            {"text": result.text, "language": result.language, "method": result.method},
+        )
+    return result

@@ -1,11 +1,15 @@
 """Stores what the router decided: consuming ``escalations.routed`` is idempotent."""
 
+import asyncpg
 import structlog
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from escalator_runtime.db import Connection, Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
+    Rejected,
     batch_records,
     batch_subscription,
     dead_letter,
@@ -14,27 +18,67 @@ from escalator_runtime.kafka import (
 from escalator_runtime.service import ServiceContext
 from escalator_schemas import topics
 from escalator_schemas.events import EscalationRouted
-from queue_api import repository
+from queue_api import changes, repository, sla
+from queue_api.changes import ChangeRecord
 
 SERVICE = "queue-api"
 log = structlog.get_logger(__name__)
 
 
-def register(broker: KafkaBroker, context: ServiceContext) -> None:
+async def store_routed(
+    connection: Connection, events: list[EscalationRouted], sla_override: int | None = None
+) -> list[ChangeRecord]:
+    """Insert the escalations not stored yet, with their SLA deadline, and announce them on the
+    realtime feed, in the caller's transaction. A replayed event changes nothing."""
+    seconds = await sla.sla_seconds_for(connection, events, sla_override)
+    rows = await repository.insert_routed(connection, events, seconds)
+    created = [ChangeRecord(row, "detected", type="escalation.created") for row in rows]
+    if created:
+        await changes.record(connection, created)
+    return created
+
+
+async def _store_one_by_one(
+    pool: Pool,
+    accepted: list[tuple[ConsumerRecord[bytes, bytes], EscalationRouted]],
+    sla_override: int | None,
+) -> tuple[list[ChangeRecord], list[Rejected]]:
+    """After the database refused a batch: store each event on its own, so one it refuses
+    goes to the dead-letter topic instead of blocking the partition."""
+    created: list[ChangeRecord] = []
+    refused: list[Rejected] = []
+    for record, event in accepted:
+        try:
+            async with pool.acquire() as connection, connection.transaction():
+                created += await store_routed(connection, [event], sla_override)
+        except asyncpg.DataError as error:
+            refused.append(Rejected(record, f"database refused it: {error}", "database_error"))
+    return created, refused
+
+
+def register(broker: KafkaBroker, context: ServiceContext, sla_override: int | None) -> None:
     async def on_routed(message: KafkaMessage) -> None:
         records = batch_records(message)
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_ROUTED).inc(len(records))
         accepted, rejected = decode_records(records, EscalationRouted)
+        if accepted:
+            try:
+                async with context.pool.acquire() as connection, connection.transaction():
+                    created = await store_routed(
+                        connection, [event for _record, event in accepted], sla_override
+                    )
+            except asyncpg.DataError:
+                log.warning("the database refused a batch; storing one by one")
+                created, refused = await _store_one_by_one(context.pool, accepted, sla_override)
+                rejected += refused
+            for change in created:
+                log.info(
+                    "escalation queued",
+                    escalation_id=str(change.row["escalation_id"]),
+                    conversation_id=change.row["conversation_id"],
+                )
         if rejected:
             await dead_letter(broker, SERVICE, rejected)
-        if not accepted:
-            return
-        async with context.pool.acquire() as connection, connection.transaction():
-            inserted = await repository.insert_routed(
-                connection, [event for _record, event in accepted]
-            )
-        for escalation_id in inserted:
-            log.info("escalation queued", escalation_id=str(escalation_id))
 
     # Registered by call, not as a decorator: FastStream's decorator is untyped for mypy.
     broker.subscriber(topics.ESCALATIONS_ROUTED, **batch_subscription(context.settings, SERVICE))(

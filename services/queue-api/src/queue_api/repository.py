@@ -1,8 +1,9 @@
-"""All of queue-api's SQL for escalations."""
+"""All of queue-api's SQL for escalations and their audit timeline."""
 
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,83 +14,124 @@ import asyncpg
 from escalator_runtime.db import Connection, Pool
 from escalator_schemas.events import EscalationRouted
 
-_COLUMNS = """
+COLUMNS = """
     escalation_id, tenant_id, agent_id, environment, conversation_id, status, urgency, severity,
     category, topic, area, reason, trigger, triggers, customer, transcript, turn_count,
     trigger_message_id, config_version, matched_supervisors, visible_to, suggested_assignee,
     unrouted, assigned_to, resolution_note, ai_could_have_handled, detected_at, updated_at,
-    claimed_at, completed_at
+    claimed_at, completed_at, revision, reassigned_to_ai, pending_since, sla_seconds,
+    sla_deadline, sla_breached_at
 """
 
 
-async def insert_routed(connection: Connection, events: list[EscalationRouted]) -> list[UUID]:
-    """Store routed escalations; one already stored is left as it is. Returns the new ids."""
-    inserted: list[UUID] = []
+_ROUTED_RECORD = """
+    escalation_id uuid, tenant_id text, agent_id text, environment text, conversation_id text,
+    urgency text, severity text, category text, topic text, area text, reason text,
+    trigger jsonb, triggers jsonb, customer jsonb, transcript jsonb, turn_count integer,
+    trigger_message_id text, config_version bigint, matched_supervisors jsonb,
+    visible_to jsonb, suggested_assignee text, unrouted boolean, detected_at timestamptz,
+    sla_seconds integer
+"""
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with every U+0000 replaced by U+FFFD: PostgreSQL text and jsonb cannot hold
+    it, and one such character must not make a whole batch of escalations fail."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
+def _routed_record(event: EscalationRouted, sla_seconds: int | None) -> dict[str, Any]:
+    document = without_nul(event.model_dump(mode="json"))
+    return {
+        **{
+            key: document[key]
+            for key in (
+                "escalation_id", "tenant_id", "agent_id", "environment", "conversation_id",
+                "urgency", "severity", "category", "topic", "area", "reason", "trigger",
+                "triggers", "customer", "transcript", "turn_count", "trigger_message_id",
+                "config_version", "matched_supervisors", "suggested_assignee", "unrouted",
+            )
+        },
+        "visible_to": [match["supervisor_id"] for match in document["matched_supervisors"]],
+        "detected_at": document["occurred_at"],
+        "sla_seconds": sla_seconds,
+    }  # fmt: skip
+
+
+async def insert_routed(
+    connection: Connection,
+    events: list[EscalationRouted],
+    sla_seconds: Mapping[UUID, int | None],
+) -> list[asyncpg.Record]:
+    """Store routed escalations in one statement; one already stored is left as it is.
+    Returns the new rows. The SLA clock starts at detection: the customer has been waiting
+    since then."""
+    if not events:
+        return []
+    rows: list[asyncpg.Record] = await connection.fetch(
+        f"""
+        INSERT INTO escalations (
+            escalation_id, tenant_id, agent_id, environment, conversation_id, urgency,
+            severity, category, topic, area, reason, trigger, triggers, customer, transcript,
+            turn_count, trigger_message_id, config_version, matched_supervisors, visible_to,
+            suggested_assignee, unrouted, detected_at, pending_since, sla_seconds, sla_deadline)
+        SELECT r.escalation_id, r.tenant_id, r.agent_id, r.environment, r.conversation_id,
+               r.urgency, r.severity, r.category, r.topic, r.area, r.reason, r.trigger,
+               r.triggers, r.customer, r.transcript, r.turn_count, r.trigger_message_id,
+               r.config_version, r.matched_supervisors,
+               ARRAY(SELECT jsonb_array_elements_text(r.visible_to)), r.suggested_assignee,
+               r.unrouted, r.detected_at, r.detected_at, r.sla_seconds,
+               r.detected_at + make_interval(secs => r.sla_seconds)
+        FROM jsonb_to_recordset($1::jsonb) AS r({_ROUTED_RECORD})
+        ON CONFLICT (escalation_id) DO NOTHING
+        RETURNING {COLUMNS}
+        """,  # noqa: S608 - the column lists are ours
+        [_routed_record(event, sla_seconds.get(event.escalation_id)) for event in events],
+    )
+    new = {row["escalation_id"] for row in rows}
+    audit: list[tuple[Any, ...]] = []
     for event in events:
-        document = event.model_dump(mode="json")
-        escalation_id = await connection.fetchval(
-            """
-            INSERT INTO escalations (
-                escalation_id, tenant_id, agent_id, environment, conversation_id, urgency,
-                severity, category, topic, area, reason, trigger, triggers, customer, transcript,
-                turn_count, trigger_message_id, config_version, matched_supervisors, visible_to,
-                suggested_assignee, unrouted, detected_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23)
-            ON CONFLICT (escalation_id) DO NOTHING
-            RETURNING escalation_id
-            """,
-            event.escalation_id,
-            event.tenant_id,
-            event.agent_id,
-            event.environment.value,
-            event.conversation_id,
-            event.urgency.value,
-            event.severity.value,
-            event.category,
-            event.topic.value,
-            event.area.value,
-            event.reason,
-            document["trigger"],
-            document["triggers"],
-            document["customer"],
-            document["transcript"],
-            event.turn_count,
-            event.trigger_message_id,
-            event.config_version,
-            document["matched_supervisors"],
-            [match.supervisor_id for match in event.matched_supervisors],
-            event.suggested_assignee,
-            event.unrouted,
-            event.occurred_at,
-        )
-        if escalation_id is None:
+        if event.escalation_id not in new:
             continue
-        inserted.append(escalation_id)
+        new.discard(event.escalation_id)  # the same event twice in one batch: audit it once
+        supervisors = [m.supervisor_id for m in event.matched_supervisors]
+        trigger = event.trigger.model_dump(mode="json")
+        audit += [
+            (event.escalation_id, "detected", "detector", event.occurred_at,
+             without_nul({"trigger": trigger, "reason": event.reason})),
+            (event.escalation_id, "routed", "router", event.occurred_at,
+             without_nul({"supervisors": supervisors, "unrouted": event.unrouted})),
+        ]  # fmt: skip
+    if audit:
         await connection.executemany(
             "INSERT INTO escalation_audit (escalation_id, action, actor, at, detail)"
             " VALUES ($1, $2, $3, $4, $5)",
-            [
-                (
-                    event.escalation_id,
-                    "detected",
-                    "detector",
-                    event.occurred_at,
-                    {"trigger": document["trigger"], "reason": event.reason},
-                ),
-                (
-                    event.escalation_id,
-                    "routed",
-                    "router",
-                    event.occurred_at,
-                    {
-                        "supervisors": [m.supervisor_id for m in event.matched_supervisors],
-                        "unrouted": event.unrouted,
-                    },
-                ),
-            ],
+            audit,
         )
-    return inserted
+    return rows
+
+
+async def add_audit(
+    connection: Connection,
+    escalation_id: UUID,
+    action: str,
+    actor: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await connection.execute(
+        "INSERT INTO escalation_audit (escalation_id, action, actor, detail)"
+        " VALUES ($1, $2, $3, $4)",
+        escalation_id,
+        action,
+        actor,
+        detail or {},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +148,26 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             detected_at, escalation_id = json.loads(raw)
-            return cls(datetime.fromisoformat(detected_at), UUID(escalation_id))
-        except (binascii.Error, ValueError, TypeError) as error:
+            moment = datetime.fromisoformat(detected_at)
+            cursor = cls(moment, UUID(escalation_id))
+        except (binascii.Error, ValueError, TypeError, AttributeError) as error:
             raise ValueError("malformed cursor") from error
+        if moment.tzinfo is None:
+            raise ValueError("malformed cursor: the time has no offset")
+        return cursor
 
 
 @dataclass(frozen=True, slots=True)
 class Visibility:
-    """Whose queue: an admin sees the whole tenant, a supervisor what was routed to them."""
+    """Whose queue: an admin sees the whole tenant, a supervisor what was routed (or offered)
+    to them or what they own."""
 
     tenant_id: str
     supervisor_id: str
     admin: bool
+
+    def can_see(self, visible_to: list[str], assigned_to: str | None) -> bool:
+        return self.admin or self.supervisor_id in visible_to or self.supervisor_id == assigned_to
 
 
 def _visibility_clause(visibility: Visibility, args: list[Any]) -> str:
@@ -147,7 +197,7 @@ async def list_escalations(
         where.append(f"(detected_at, escalation_id) < (${len(args) - 1}, ${len(args)})")
     args.append(limit + 1)
     rows = await pool.fetch(
-        f"SELECT {_COLUMNS} FROM escalations WHERE {' AND '.join(where)}"  # noqa: S608 - columns are ours
+        f"SELECT {COLUMNS} FROM escalations WHERE {' AND '.join(where)}"  # noqa: S608 - columns are ours
         f" ORDER BY detected_at DESC, escalation_id DESC LIMIT ${len(args)}",
         *args,
     )
@@ -160,20 +210,134 @@ async def list_escalations(
 
 
 async def get_escalation(
-    pool: Pool, visibility: Visibility, escalation_id: UUID
+    connection: Connection | Pool, visibility: Visibility, escalation_id: UUID
 ) -> tuple[asyncpg.Record, list[asyncpg.Record]] | None:
     args: list[Any] = []
     clause = _visibility_clause(visibility, args)
     args.append(escalation_id)
-    row = await pool.fetchrow(
-        f"SELECT {_COLUMNS} FROM escalations WHERE {clause} AND escalation_id = ${len(args)}",  # noqa: S608
+    row = await connection.fetchrow(
+        f"SELECT {COLUMNS} FROM escalations WHERE {clause} AND escalation_id = ${len(args)}",  # noqa: S608
         *args,
     )
     if row is None:
         return None
-    audit = await pool.fetch(
+    audit = await connection.fetch(
         "SELECT action, actor, at, detail FROM escalation_audit"
         " WHERE escalation_id = $1 ORDER BY id",
         escalation_id,
     )
     return row, audit
+
+
+# --- state changes ---------------------------------------------------------------------------
+# Each runs inside the caller's transaction, which also writes the audit entry, the outbox
+# events and the change feed row: all of it commits, or none of it.
+
+
+async def claim(
+    connection: Connection, visibility: Visibility, escalation_id: UUID
+) -> asyncpg.Record | None:
+    """One conditional UPDATE: of any number of concurrent claimers exactly one gets the row
+    (the others wait for its lock, then find the status no longer pending)."""
+    args: list[Any] = [visibility.supervisor_id, escalation_id]
+    clause = _visibility_clause(visibility, args)
+    return await connection.fetchrow(
+        f"""
+        UPDATE escalations
+        SET status = 'in_progress', assigned_to = $1, claimed_at = now(), updated_at = now(),
+            revision = revision + 1, sla_deadline = NULL
+        WHERE escalation_id = $2 AND status = 'pending' AND {clause}
+        RETURNING {COLUMNS}
+        """,  # noqa: S608 - the clause and the column list are ours
+        *args,
+    )
+
+
+async def lock_escalation(
+    connection: Connection, tenant_id: str, escalation_id: UUID
+) -> asyncpg.Record | None:
+    """The tenant's escalation, locked until the transaction ends."""
+    return await connection.fetchrow(
+        f"SELECT {COLUMNS} FROM escalations"  # noqa: S608 - the column list is ours
+        " WHERE escalation_id = $1 AND tenant_id = $2 FOR UPDATE",
+        escalation_id,
+        tenant_id,
+    )
+
+
+async def release(connection: Connection, escalation_id: UUID) -> asyncpg.Record:
+    """Back to pending. The SLA clock restarts unless the SLA was already breached once."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE escalations
+        SET status = 'pending', assigned_to = NULL, claimed_at = NULL, updated_at = now(),
+            revision = revision + 1, pending_since = now(),
+            sla_deadline = CASE WHEN sla_breached_at IS NULL
+                                THEN now() + make_interval(secs => sla_seconds) END
+        WHERE escalation_id = $1
+        RETURNING {COLUMNS}
+        """,  # noqa: S608 - the column list is ours
+        escalation_id,
+    )
+    assert row is not None  # noqa: S101 - the caller holds the row's lock
+    return row
+
+
+async def complete(
+    connection: Connection,
+    escalation_id: UUID,
+    resolution_note: str | None,
+    ai_could_have_handled: bool,
+    reassigned_to_ai: bool,
+) -> asyncpg.Record:
+    row = await connection.fetchrow(
+        f"""
+        UPDATE escalations
+        SET status = 'completed', resolution_note = $2, ai_could_have_handled = $3,
+            reassigned_to_ai = $4, completed_at = now(), updated_at = now(),
+            revision = revision + 1, sla_deadline = NULL
+        WHERE escalation_id = $1
+        RETURNING {COLUMNS}
+        """,  # noqa: S608 - the column list is ours
+        escalation_id,
+        resolution_note,
+        ai_could_have_handled,
+        reassigned_to_ai,
+    )
+    assert row is not None  # noqa: S101 - the caller holds the row's lock
+    return row
+
+
+async def lock_overdue(connection: Connection, limit: int) -> list[asyncpg.Record]:
+    """Pending escalations past their SLA deadline, not yet breached. Rows another sweeper
+    holds are skipped; the ones returned stay locked until the transaction ends."""
+    rows: list[asyncpg.Record] = await connection.fetch(
+        f"""
+        SELECT {COLUMNS} FROM escalations
+        WHERE status = 'pending' AND sla_breached_at IS NULL AND sla_deadline <= now()
+        ORDER BY sla_deadline
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+        """,  # noqa: S608 - the column list is ours
+        limit,
+    )
+    return rows
+
+
+async def mark_sla_breached(
+    connection: Connection, escalation_id: UUID, offered_to: list[str]
+) -> asyncpg.Record:
+    row = await connection.fetchrow(
+        f"""
+        UPDATE escalations
+        SET sla_breached_at = now(), sla_deadline = NULL, updated_at = now(),
+            revision = revision + 1,
+            visible_to = ARRAY(SELECT DISTINCT unnest(visible_to || $2::text[]) ORDER BY 1)
+        WHERE escalation_id = $1
+        RETURNING {COLUMNS}
+        """,  # noqa: S608 - the column list is ours
+        escalation_id,
+        offered_to,
+    )
+    assert row is not None  # noqa: S101 - the caller holds the row's lock
+    return row

@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -20,6 +22,65 @@ class QueueApiSettings(ServiceSettings):
     jwt_issuer: str | None = None
     jwks_url: str | None = Field(
         default=None, description="An OIDC provider's JWKS URL; when set, tokens are RS/ES-signed."
+    )
+
+    # Requests
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Larger request bodies are refused with 413."
+    )
+
+    # Realtime stream
+    stream_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stream_poll_seconds: float = Field(
+        default=2.0, gt=0, description="Safety net for a missed NOTIFY: compare feed heads."
+    )
+    stream_queue_size: int = Field(
+        default=2000, ge=10, description="Pushes a slow connection may lag before it is closed."
+    )
+    stream_retention_hours: float = Field(
+        default=72.0, gt=0, description="How far back a reconnecting client can replay."
+    )
+
+    # Outbox relay
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+
+    # Unclaimed escalations
+    sla_seconds_override: int | None = Field(
+        default=None,
+        ge=1,
+        description="Every agent's unclaimed_sla_seconds, overridden (tests, incident drills).",
+    )
+    sla_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+
+    # Summaries: an OpenAI-compatible endpoint; offline summaries when unset or failing
+    summary_llm_base_url: str | None = Field(
+        default=None, description="e.g. https://api.openai.com/v1"
+    )
+    summary_llm_model: str = "gpt-4o-mini"
+    summary_llm_api_key: SecretStr | None = None
+    summary_llm_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Browser sign-in (the workspace pages): an OIDC provider's authorization code + PKCE flow.
+    # Tokens it issues must carry `tenant_id` and `role` claims; set jwks_url (and jwt_issuer,
+    # jwt_audience, jwt_algorithms such as RS256) so the API verifies them.
+    oidc_issuer_url: str | None = Field(
+        default=None,
+        description="The provider's issuer; the browser reads <issuer>/.well-known/"
+        "openid-configuration. Unset: the local sign-in form (local environment only).",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="A public client registered with redirect URI <public_url>/signin."
+    )
+    oidc_scope: str = "openid profile email"
+    oidc_audience: str | None = Field(
+        default=None, description="Sent as `audience` to providers that need it (e.g. Auth0)."
+    )
+    oidc_token: Literal["access_token", "id_token"] = Field(
+        default="access_token", description="Which token of the provider's answer is the bearer."
+    )
+    dev_token_hours: float = Field(
+        default=12.0, gt=0, le=168, description="Validity of the local sign-in form's tokens."
     )
 
     @model_validator(mode="after")

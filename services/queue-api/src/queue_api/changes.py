@@ -1,0 +1,149 @@
+"""The change feed behind the realtime stream: one row per new or changed escalation, written in
+the transaction of the change itself, numbered per tenant (``seq``).
+
+Numbers come from the tenant's head row, which the writing transaction keeps locked until it
+commits: a tenant's changes commit in ``seq`` order, so whoever has read up to ``seq`` n has seen
+every change below n, and a client reconnecting with ``since`` misses nothing. Heads are taken
+last in a transaction and in tenant order, so writers never wait on each other in a cycle.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+import asyncpg
+
+from escalator_runtime.db import Connection, Pool
+from queue_api.models import EscalationSummary
+
+CHANNEL = "escalator_escalation_changes"
+
+ChangeType = Literal["escalation.created", "escalation.updated"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """What to announce: the escalation's row after the change, and who must hear of it beyond
+    who can see it now (e.g. the supervisor who just lost ownership)."""
+
+    row: asyncpg.Record
+    action: str
+    type: ChangeType = "escalation.updated"
+    also_tell: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def tenant_id(self) -> str:
+        return str(self.row["tenant_id"])
+
+    def audience(self) -> list[str]:
+        people = set(self.row["visible_to"]) | self.also_tell
+        if self.row["assigned_to"]:
+            people.add(self.row["assigned_to"])
+        return sorted(people)
+
+
+async def record(connection: Connection, changes: list[ChangeRecord]) -> dict[str, int]:
+    """Append ``changes`` to their tenants' feeds and wake the listeners (on commit).
+
+    Call last in the transaction. Returns each tenant's new head.
+    """
+    by_tenant: dict[str, list[ChangeRecord]] = {}
+    for change in changes:
+        by_tenant.setdefault(change.tenant_id, []).append(change)
+    heads: dict[str, int] = {}
+    for tenant_id in sorted(by_tenant):
+        batch = by_tenant[tenant_id]
+        head: int = await connection.fetchval(
+            "INSERT INTO escalation_change_heads AS h (tenant_id, seq) VALUES ($1, $2)"
+            " ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + EXCLUDED.seq RETURNING seq",
+            tenant_id,
+            len(batch),
+        )
+        first = head - len(batch) + 1
+        await connection.executemany(
+            "INSERT INTO escalation_changes"
+            " (tenant_id, seq, escalation_id, type, action, audience, escalation)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                (
+                    tenant_id,
+                    first + offset,
+                    change.row["escalation_id"],
+                    change.type,
+                    change.action,
+                    change.audience(),
+                    EscalationSummary.model_validate(dict(change.row)).model_dump(mode="json"),
+                )
+                for offset, change in enumerate(batch)
+            ],
+        )
+        await connection.execute(
+            "SELECT pg_notify($1, $2)", CHANNEL, json.dumps({"tenant_id": tenant_id, "seq": head})
+        )
+        heads[tenant_id] = head
+    return heads
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change as pushed: ``text`` is the serialized message, built once for every
+    connection that may see it."""
+
+    seq: int
+    audience: frozenset[str]
+    text: str
+
+
+async def since(pool: Pool, tenant_id: str, after: int, limit: int) -> list[Change]:
+    """The tenant's changes after ``after``, in order."""
+    rows = await pool.fetch(
+        "SELECT seq, type, action, audience, escalation::text AS escalation"
+        " FROM escalation_changes WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        tenant_id,
+        after,
+        limit,
+    )
+    return [
+        Change(
+            seq=row["seq"],
+            audience=frozenset(row["audience"]),
+            text=(
+                f'{{"seq": {row["seq"]}, "type": {json.dumps(row["type"])},'
+                f' "action": {json.dumps(row["action"])}, "escalation": {row["escalation"]}}}'
+            ),
+        )
+        for row in rows
+    ]
+
+
+async def head(pool: Pool, tenant_id: str) -> int:
+    """The tenant's latest ``seq`` (0 before its first change)."""
+    value = await pool.fetchval(
+        "SELECT seq FROM escalation_change_heads WHERE tenant_id = $1", tenant_id
+    )
+    return int(value or 0)
+
+
+async def heads(pool: Pool, tenant_ids: list[str]) -> dict[str, int]:
+    rows = await pool.fetch(
+        "SELECT tenant_id, seq FROM escalation_change_heads WHERE tenant_id = ANY($1::text[])",
+        tenant_ids,
+    )
+    return {row["tenant_id"]: row["seq"] for row in rows}
+
+
+async def oldest(pool: Pool, tenant_id: str) -> int | None:
+    """The tenant's oldest ``seq`` still kept (None when none is)."""
+    value = await pool.fetchval(
+        "SELECT min(seq) FROM escalation_changes WHERE tenant_id = $1", tenant_id
+    )
+    return int(value) if value is not None else None
+
+
+async def prune(pool: Pool, older_than_hours: float) -> int:
+    """Forget changes older than the replay window; clients further behind reload the list."""
+    status: str = await pool.execute(
+        "DELETE FROM escalation_changes WHERE at < now() - make_interval(secs => $1)",
+        older_than_hours * 3600.0,
+    )
+    return int(status.rsplit(" ", 1)[-1])

@@ -1,0 +1,144 @@
+"""Unclaimed escalations: past the agent's ``unclaimed_sla_seconds`` an escalation is offered to
+every active supervisor of the agent (whatever their scopes) and ``escalation.sla_breached`` is
+published, once per escalation.
+
+The deadline is a column, so breaches survive restarts; a periodic sweeper takes overdue rows
+with ``FOR UPDATE SKIP LOCKED``, so several replicas never breach one escalation twice.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from escalator_runtime import config_store
+from escalator_runtime.db import Connection, Pool
+from escalator_schemas import topics
+from escalator_schemas.chat import Environment
+from escalator_schemas.config import EscalationConfig
+from escalator_schemas.events import EscalationRouted, EscalationSlaBreached
+from queue_api import changes, outbox, repository
+from queue_api.changes import ChangeRecord
+from queue_api.lifecycle import envelope
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_SLA_SECONDS = int(EscalationConfig.model_fields["unclaimed_sla_seconds"].default)
+
+
+async def _config(
+    connection: Connection, tenant_id: str, agent_id: str, environment: str
+) -> EscalationConfig | None:
+    stage = config_store.stage_for(Environment(environment))
+    stored = await config_store.load(connection, tenant_id, agent_id, stage)
+    return stored.config if stored else None
+
+
+async def sla_seconds_for(
+    connection: Connection, events: Iterable[EscalationRouted], override: int | None
+) -> dict[UUID, int]:
+    """Each escalation's unclaimed SLA: the agent's setting (one read per agent), unless the
+    operator overrides it for every agent."""
+    found: dict[tuple[str, str, str], int] = {}
+    seconds: dict[UUID, int] = {}
+    for event in events:
+        key = (event.tenant_id, event.agent_id, event.environment.value)
+        if key not in found:
+            config = None if override is not None else await _config(connection, *key)
+            found[key] = (
+                override
+                if override is not None
+                else config.unclaimed_sla_seconds
+                if config
+                else DEFAULT_SLA_SECONDS
+            )
+        seconds[event.escalation_id] = found[key]
+    return seconds
+
+
+def wider_offer(config: EscalationConfig | None, already: Iterable[str]) -> list[str]:
+    """Active supervisors of the agent who cannot see the escalation yet."""
+    if config is None:
+        return []
+    seen = set(already)
+    return sorted({s.id for s in config.supervisors if s.active and s.id not in seen})
+
+
+def breached_event(row: asyncpg.Record, offered_to: list[str]) -> EscalationSlaBreached:
+    pending_since: datetime = row["pending_since"] or row["detected_at"]
+    return EscalationSlaBreached(
+        # Once per escalation: the id needs no discriminator.
+        **envelope(row, "escalation.sla_breached", ""),
+        pending_since=pending_since,
+        unclaimed_seconds=max(int((datetime.now(UTC) - pending_since).total_seconds()), 0),
+        offered_to=offered_to,
+    )
+
+
+async def sweep(pool: Pool, limit: int = 100) -> int:
+    """Breach every overdue escalation (up to ``limit``); returns how many."""
+    async with pool.acquire() as connection, connection.transaction():
+        overdue = await repository.lock_overdue(connection, limit)
+        records: list[ChangeRecord] = []
+        events: list[EscalationSlaBreached] = []
+        configs: dict[tuple[str, str, str], EscalationConfig | None] = {}
+        for row in overdue:
+            key = (row["tenant_id"], row["agent_id"], row["environment"])
+            if key not in configs:
+                configs[key] = await _config(connection, *key)
+            config = configs[key]
+            offered = wider_offer(config, row["visible_to"])
+            updated = await repository.mark_sla_breached(connection, row["escalation_id"], offered)
+            await repository.add_audit(
+                connection,
+                row["escalation_id"],
+                "sla_breached",
+                "system",
+                {"offered_to": offered, "sla_seconds": row["sla_seconds"]},
+            )
+            events.append(breached_event(updated, offered))
+            records.append(ChangeRecord(updated, "sla_breached"))
+        if events:
+            await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, events)
+            await changes.record(connection, records)
+    for event in events:
+        log.warning(
+            "escalation SLA breached",
+            escalation_id=str(event.escalation_id),
+            conversation_id=event.conversation_id,
+            offered_to=event.offered_to,
+        )
+    return len(events)
+
+
+class SlaSweeper:
+    def __init__(self, pool: Pool, interval_seconds: float, batch_size: int = 100) -> None:
+        self._pool = pool
+        self._interval = interval_seconds
+        self._batch_size = batch_size
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sla-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await sweep(self._pool, self._batch_size) >= self._batch_size:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("SLA sweep failed; retrying")
+            await asyncio.sleep(self._interval)

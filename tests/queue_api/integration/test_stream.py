@@ -1,0 +1,193 @@
+"""The realtime stream on a real uvicorn server: who sees which change, auth on connect,
+replay after a reconnect, heartbeats."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from queue_api import changes
+from queue_api.auth import Role
+from queue_api.settings import QueueApiSettings
+from tests.queue_api.support import (
+    pool_of,
+    pushes,
+    receive_json,
+    receive_until,
+    routed,
+    serve,
+    store,
+)
+from tests.stack import api_client, token
+
+pytestmark = pytest.mark.integration
+
+Messages = list[dict[str, Any]]
+
+
+def _heartbeat_at_least(seq: int) -> Callable[[Messages], bool]:
+    """Done once a heartbeat says the connection has passed ``seq``: every change up to it
+    that the connection may see has been pushed by then."""
+
+    def done(messages: Messages) -> bool:
+        return any(m["type"] == "heartbeat" and m["seq"] >= seq for m in messages)
+
+    return done
+
+
+async def _open(address: str, bearer: str, since: int | None = None) -> ClientConnection:
+    url = f"ws://{address}/api/v1/stream?access_token={bearer}"
+    if since is not None:
+        url += f"&since={since}"
+    return await connect(url, open_timeout=10)
+
+
+async def test_bad_tokens_and_bad_since_close_the_connection(
+    queue_api: FastAPI, queue_settings: QueueApiSettings, unique: str
+) -> None:
+    good = token(queue_settings, "alice", f"t-{unique}", Role.SUPERVISOR)
+    codes = {}
+    async with serve(queue_api, lifespan=False) as address:
+        for name, query in {
+            "missing": "",
+            "forged": "access_token=" + good[:-4] + "AAAA",
+            "garbage": "access_token=not-a-jwt",
+            "since": f"access_token={good}&since=-1",
+        }.items():
+            async with connect(f"ws://{address}/api/v1/stream?{query}") as websocket:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await receive_json(websocket)
+            assert closed.value.rcvd is not None
+            codes[name] = closed.value.rcvd.code
+    assert codes == {"missing": 4401, "forged": 4401, "garbage": 4401, "since": 1008}
+
+
+async def test_each_change_reaches_only_those_who_may_see_it(
+    queue_api: FastAPI, queue_settings: QueueApiSettings, unique: str
+) -> None:
+    tenant, other = f"t-{unique}", f"u-{unique}"
+    for_alice = routed(tenant, supervisors=["alice", "carol"])
+    for_bob = routed(tenant, supervisors=["bob"])
+    unrouted = routed(tenant, supervisors=())
+    elsewhere = routed(other, supervisors=["alice"])
+    async with serve(queue_api, lifespan=False) as address:
+        sockets = {
+            "alice": await _open(address, token(queue_settings, "alice", tenant, Role.SUPERVISOR)),
+            "bob": await _open(address, token(queue_settings, "bob", tenant, Role.SUPERVISOR)),
+            "admin": await _open(address, token(queue_settings, "root", tenant, Role.ADMIN)),
+            "other": await _open(address, token(queue_settings, "alice", other, Role.ADMIN)),
+        }
+        try:
+            for websocket in sockets.values():
+                assert (await receive_json(websocket))["type"] == "ready"
+            await store(queue_api, [for_alice, for_bob, unrouted])
+            await store(queue_api, [elsewhere])
+            seen = {
+                name: await receive_until(
+                    websocket, _heartbeat_at_least(1 if name == "other" else 3)
+                )
+                for name, websocket in sockets.items()
+            }
+            async with api_client(
+                queue_api, token(queue_settings, "carol", tenant, Role.SUPERVISOR)
+            ) as carol:
+                assert (
+                    await carol.post(f"/api/v1/escalations/{for_alice.escalation_id}/claim")
+                ).status_code == 200
+            claimed = await receive_until(sockets["alice"], lambda ms: len(pushes(ms)) >= 1)
+            bob_after = await receive_until(sockets["bob"], _heartbeat_at_least(4))
+        finally:
+            for websocket in sockets.values():
+                await websocket.close()
+
+    def ids(messages: Messages) -> list[str]:
+        return [m["escalation"]["escalation_id"] for m in pushes(messages)]
+
+    assert ids(seen["alice"]) == [str(for_alice.escalation_id)]
+    assert ids(seen["bob"]) == [str(for_bob.escalation_id)]
+    assert sorted(ids(seen["admin"])) == sorted(
+        str(e.escalation_id) for e in (for_alice, for_bob, unrouted)
+    )
+    # The other tenant's admin sees its own escalation only, numbered in its own sequence.
+    assert ids(seen["other"]) == [str(elsewhere.escalation_id)]
+    assert pushes(seen["other"])[0]["seq"] == 1
+    assert [m["type"] for m in pushes(seen["admin"])] == ["escalation.created"] * 3
+    assert [m["seq"] for m in pushes(seen["admin"])] == [1, 2, 3]
+    update = pushes(claimed)[0]
+    assert (update["type"], update["action"], update["seq"]) == ("escalation.updated", "claimed", 4)
+    assert update["escalation"]["status"] == "in_progress"
+    assert update["escalation"]["assigned_to"] == "carol"
+    assert pushes(bob_after) == []
+
+
+async def test_a_reconnecting_client_gets_what_it_missed_once_and_in_order(
+    queue_api: FastAPI, queue_settings: QueueApiSettings, unique: str
+) -> None:
+    tenant = f"t-{unique}"
+    bearer = token(queue_settings, "alice", tenant, Role.SUPERVISOR)
+    first = [routed(tenant) for _ in range(3)]
+    missed = [routed(tenant) for _ in range(20)]
+    live = [routed(tenant) for _ in range(5)]
+    async with serve(queue_api, lifespan=False) as address:
+        async with await _open(address, bearer) as websocket:
+            assert await receive_json(websocket) == {"type": "ready", "seq": 0}
+            await store(queue_api, first)
+            before = await receive_until(websocket, lambda ms: len(pushes(ms)) >= 3)
+        last_seq = pushes(before)[-1]["seq"]
+        for event in missed:
+            await store(queue_api, [event])
+        async with await _open(address, bearer, since=last_seq) as websocket:
+            # More arrive while the missed ones are replayed: none may be lost or repeated.
+            await store(queue_api, live)
+            after = await receive_until(websocket, lambda ms: len(pushes(ms)) >= 25)
+            after += await receive_until(websocket, _heartbeat_at_least(28))
+        async with await _open(address, bearer, since=10_000) as websocket:
+            reset = await receive_json(websocket)
+
+    received = [m["escalation"]["escalation_id"] for m in pushes(after)]
+    assert received == [str(e.escalation_id) for e in missed + live]
+    assert [m["seq"] for m in pushes(after)] == list(range(4, 29))
+    ready = [m for m in after if m["type"] == "ready"]
+    assert len(ready) == 1
+    assert reset == {"type": "reset", "seq": 28}
+
+
+async def test_a_missed_notification_is_caught_up_by_the_poll(
+    queue_api: FastAPI,
+    queue_settings: QueueApiSettings,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tenant = f"t-{unique}"
+    event = routed(tenant)
+    bearer = token(queue_settings, "root", tenant, Role.ADMIN)
+    async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
+        assert (await receive_json(ws))["type"] == "ready"
+        # The change is committed, but its NOTIFY goes where nobody listens.
+        monkeypatch.setattr(changes, "CHANNEL", "escalator_nobody_listens")
+        await store(queue_api, [event])
+        monkeypatch.undo()
+        caught_up = await receive_until(ws, lambda ms: len(pushes(ms)) >= 1, within=15)
+    assert pushes(caught_up)[0]["escalation"]["escalation_id"] == str(event.escalation_id)
+
+
+async def test_a_client_behind_the_kept_history_is_told_to_reload(
+    queue_api: FastAPI, queue_settings: QueueApiSettings, unique: str
+) -> None:
+    tenant = f"t-{unique}"
+    bearer = token(queue_settings, "alice", tenant, Role.SUPERVISOR)
+    await store(queue_api, [routed(tenant) for _ in range(4)])
+    # As the retention window does: the two oldest changes are gone.
+    await pool_of(queue_api).execute(
+        "DELETE FROM escalation_changes WHERE tenant_id = $1 AND seq <= 2", tenant
+    )
+    async with serve(queue_api, lifespan=False) as address:
+        async with await _open(address, bearer, since=1) as websocket:
+            too_old = await receive_json(websocket)
+        async with await _open(address, bearer, since=2) as websocket:
+            kept = await receive_until(websocket, lambda ms: bool(ms) and ms[-1]["type"] == "ready")
+    assert too_old == {"type": "reset", "seq": 4}
+    assert [m["seq"] for m in pushes(kept)] == [3, 4]

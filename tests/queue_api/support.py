@@ -1,0 +1,221 @@
+"""Helpers for queue-api tests: escalations as the router publishes them, the app on a real
+uvicorn server, and a WebSocket reader with deadlines."""
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import uvicorn
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection
+
+from escalator_runtime.db import Pool
+from escalator_schemas import topics
+from escalator_schemas.chat import CustomerProfile, Environment, Role
+from escalator_schemas.classification import Area, Severity, Topic, TriggerKind, Urgency
+from escalator_schemas.events import (
+    EscalationRouted,
+    SupervisorMatch,
+    TranscriptMessage,
+    Trigger,
+)
+from escalator_schemas.ids import escalation_id_for
+from queue_api import handlers
+from tests.stack import eventually, now
+
+
+def routed(
+    tenant: str,
+    *,
+    agent: str = "agent-1",
+    conversation: str | None = None,
+    supervisors: Sequence[str] = ("alice",),
+    environment: Environment = Environment.PUBLISHED,
+    transcript: list[TranscriptMessage] | None = None,
+    reason: str = "The customer asked for a refund.",
+    occurred_at: datetime | None = None,
+) -> EscalationRouted:
+    """An ``escalations.routed`` event as the router publishes it."""
+    conversation = conversation or f"c-{uuid.uuid4().hex[:10]}"
+    message_id = f"m-{uuid.uuid4().hex[:10]}"
+    at = occurred_at or now()
+    trigger = Trigger(kind=TriggerKind.KEYWORD, detail="keyword 'refund'", score=1.0)
+    return EscalationRouted(
+        event_id=uuid.uuid4(),
+        tenant_id=tenant,
+        agent_id=agent,
+        environment=environment,
+        escalation_id=escalation_id_for(tenant, agent, environment, conversation, message_id),
+        conversation_id=conversation,
+        occurred_at=at,
+        trigger=trigger,
+        triggers=[trigger],
+        reason=reason,
+        urgency=Urgency.HIGH,
+        severity=Severity.CRITICAL,
+        category="refund",
+        topic=Topic.REFUND,
+        area=Area.ORDER,
+        trigger_message_id=message_id,
+        customer=CustomerProfile(id="cus-1", name="Dana Reyes", email="dana@example.com"),
+        transcript=transcript
+        if transcript is not None
+        else [
+            TranscriptMessage(
+                message_id=message_id,
+                role=Role.CUSTOMER,
+                text="It broke again. I want a refund now.",
+                sent_at=at - timedelta(seconds=5),
+            )
+        ],
+        turn_count=1,
+        matched_supervisors=[
+            SupervisorMatch(
+                supervisor_id=s, name=s.title(), email=f"{s}@example.com", reasons=["topic refund"]
+            )
+            for s in supervisors
+        ],
+        suggested_assignee=supervisors[0] if supervisors else None,
+        unrouted=not supervisors,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def pool_of(app: FastAPI) -> Pool:
+    pool: Pool = app.state.context.pool
+    return pool
+
+
+async def store(
+    app: FastAPI, events: list[EscalationRouted], sla_override: int | None = None
+) -> None:
+    """Store escalations the way the ``escalations.routed`` handler does."""
+    async with pool_of(app).acquire() as connection, connection.transaction():
+        await handlers.store_routed(connection, events, sla_override)
+
+
+@asynccontextmanager
+async def serve(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
+    """``app`` on a real uvicorn server on a free port; yields host:port. ``lifespan=False``
+    for an app whose lifespan already runs."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on" if lifespan else "off",
+        )
+    )
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if task.done():
+            task.result()
+        return server.started
+
+    await eventually(started, within=60.0, interval=0.05)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30.0)
+
+
+async def receive_json(websocket: ClientConnection, within: float = 10.0) -> dict[str, Any]:
+    async with asyncio.timeout(within):
+        message = await websocket.recv()
+    document: dict[str, Any] = json.loads(message)
+    return document
+
+
+async def receive_until(
+    websocket: ClientConnection,
+    done: Any,
+    within: float = 30.0,
+) -> list[dict[str, Any]]:
+    """Messages received until ``done(messages)`` holds, or fail after ``within`` seconds."""
+    messages: list[dict[str, Any]] = []
+    async with asyncio.timeout(within):
+        while not done(messages):
+            messages.append(json.loads(await websocket.recv()))
+    return messages
+
+
+def pushes(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in messages if str(m.get("type", "")).startswith("escalation.")]
+
+
+class Tail:
+    """What is appended to a topic from the moment it was opened."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self.records: list[ConsumerRecord[bytes, bytes]] = []
+
+    async def _read(self) -> None:
+        batches = await self._consumer.getmany(timeout_ms=200)
+        self.records.extend(record for batch in batches.values() for record in batch)
+
+    async def matching(
+        self,
+        predicate: Callable[[ConsumerRecord[bytes, bytes]], bool],
+        count: int,
+        within: float = 20.0,
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """The records that satisfy ``predicate``, once there are at least ``count``."""
+
+        async def enough() -> list[ConsumerRecord[bytes, bytes]] | None:
+            await self._read()
+            found = [record for record in self.records if predicate(record)]
+            return found if len(found) >= count else None
+
+        return await eventually(enough, within=within)
+
+    async def read_for(self, seconds: float) -> None:
+        """Keep reading for ``seconds``, to show that nothing more arrives."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            await self._read()
+
+
+@asynccontextmanager
+async def tail(bootstrap: str, topic: str) -> AsyncIterator[Tail]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        spec = next(spec for spec in topics.ALL_TOPICS if spec.name == topic)
+        partitions = [TopicPartition(topic, p) for p in range(spec.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            await consumer.position(partition)
+        yield Tail(consumer)
+    finally:
+        await consumer.stop()
+
+
+def about(escalation_id: object) -> Callable[[ConsumerRecord[bytes, bytes]], bool]:
+    """Records whose event is about ``escalation_id`` (others' tests publish poison records on
+    the same topics: those are skipped)."""
+
+    def predicate(record: ConsumerRecord[bytes, bytes]) -> bool:
+        try:
+            document = json.loads(record.value or b"{}")
+        except ValueError:
+            return False
+        return isinstance(document, dict) and document.get("escalation_id") == str(escalation_id)
+
+    return predicate
