@@ -198,3 +198,19 @@ def test_detected_requires_at_least_one_trigger() -> None:
             turn_count=1,
             occurred_at=datetime.now(UTC),
         )
+
+
+def test_nul_characters_are_a_violation_not_a_server_error() -> None:
+    from escalator_schemas.config import document_violations
+
+    config, violations = document_violations(
+        {
+            "escalation_response": "hi\x00",
+            "trigger_conditions": [{"label": "a\x00", "description": "d"}],
+        }
+    )
+    assert config is None
+    assert {v.loc for v in violations if v.type == "string_nul"} == {
+        ("escalation_response",),
+        ("trigger_conditions", 0, "label"),
+    }

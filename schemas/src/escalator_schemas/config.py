@@ -241,6 +241,21 @@ def _checklist(document: Mapping[str, Any]) -> list[Violation]:
     ]
 
 
+def _nul_characters(value: Any, loc: tuple[str | int, ...] = ()) -> list[Violation]:
+    """Text with NUL characters cannot be stored (PostgreSQL refuses them): say where."""
+    if isinstance(value, str):
+        return (
+            [Violation(loc, "must not contain NUL characters", "string_nul")]
+            if "\x00" in value
+            else []
+        )
+    if isinstance(value, Mapping):
+        return [v for key, item in value.items() for v in _nul_characters(item, (*loc, str(key)))]
+    if isinstance(value, list):
+        return [v for index, item in enumerate(value) for v in _nul_characters(item, (*loc, index))]
+    return []
+
+
 def document_violations(
     document: Mapping[str, Any],
 ) -> tuple[EscalationConfig | None, list[Violation]]:
@@ -256,6 +271,7 @@ def document_violations(
             for detail in error.errors(include_url=False, include_input=False)
         )
     violations.extend(_duplicates(document))
+    violations.extend(_nul_characters(document))
     reported = {violation.loc for violation in violations}
     violations.extend(v for v in _checklist(document) if v.loc not in reported)
     return (config if not violations else None), violations
