@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", "-v", action="store_true", help="list every disagreement")
     args = parser.parse_args(argv)
     cases = load_cases(args.file)
-    settings = DetectorSettings(llm_base_url=args.llm_base_url)
+    # No time budget for the model: results must not depend on how busy the machine is.
+    settings = DetectorSettings(llm_base_url=args.llm_base_url, judge_model_time_share=None)
     verdicts, elapsed, judged, with_model = asyncio.run(_evaluate(cases, settings))
     sys.stdout.write(report(verdicts, elapsed, judged, with_model) + "\n")
     if args.verbose:

@@ -1,6 +1,7 @@
 """Which language judge the detector uses: the embedded model, or an external LLM for trigger
 conditions with the embedded model as its fallback."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,8 @@ from detector.settings import DetectorSettings
 async def build_judge(settings: DetectorSettings) -> AsyncIterator[LanguageJudge]:
     from detector.language.embedded import EmbeddedJudge
 
-    embedded = EmbeddedJudge()
+    embedded = EmbeddedJudge(model_time_share=settings.judge_model_time_share)
+    await asyncio.to_thread(embedded.warm_up)
     if settings.llm_base_url is None:
         yield embedded
         return

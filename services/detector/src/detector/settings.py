@@ -14,6 +14,13 @@ class DetectorSettings(ServiceSettings):
     state_retention_days: int = Field(
         default=30, ge=1, description="Conversation state untouched this long is forgotten."
     )
+    judge_model_time_share: float | None = Field(
+        default=0.5,
+        gt=0,
+        le=2,
+        description="CPU share the embedding model may use (cores); past it the lexical cues"
+        " decide alone. Unset for no limit.",
+    )
     llm_base_url: str | None = Field(
         default=None,
         description="An OpenAI-compatible API (e.g. https://api.openai.com/v1) to judge trigger"

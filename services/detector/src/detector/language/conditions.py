@@ -66,6 +66,9 @@ class Clause:
     concepts: tuple[str, ...]
     limits: tuple[Limit, ...]
     stems: frozenset[str]
+    uncovered: int = 0
+    """Content words no concept cue covers: "gift card or voucher that was lost or stolen" is
+    about more than fraud ("stolen"), so finding no fraud cannot rule it out."""
     embedding: Vector | None = None
     calm_mean: float = 0.0
     calm_std: float = 1.0
@@ -100,27 +103,32 @@ _SPLIT = re.compile(r"\s*(?:(?<!\d),|,(?!\d)|;|\band/or\b|\bas well as\b)\s*")
 _SUFFIXES = r"(?:s|es|ed|d|ing|ous|er|ers|ies)?"
 _OR = re.compile(r"\s+or\s+")
 _VERBISH = frozenset(
-    "about asks ask mentions mention says say wants want requests request reports report "
-    "threatens threaten invokes invoke demands demand uses use is are has have needs need "
-    "complains complain expresses express writes write tells tell describes describe seems "
-    "appears when if whenever any".split()
-)
+    (
+        "about", "asks", "ask", "mentions", "mention", "says", "say", "wants", "want", "requests",
+        "request", "reports", "report", "threatens", "threaten", "invokes", "invoke", "demands",
+        "demand", "uses", "use", "is", "are", "has", "have", "needs", "need", "complains",
+        "complain", "expresses", "express", "writes", "write", "tells", "tell", "describes",
+        "describe", "seems", "appears", "when", "if", "whenever", "any"
+    )
+)  # fmt: skip
 _CONTENT = re.compile(r"[^\W\d_]{4,}")
 # Words every condition uses: sharing them says nothing about relevance.
 _CLAUSE_STOP = frozenset(
-    "escalate when customer user their they them that this with about from into more than "
-    "asks mentions wants says reports other such example whether something someone anything "
-    "product products order orders item items store shop company using after before their "
-    "request requests need needs".split()
-)
+    (
+        "escalate", "when", "customer", "user", "their", "they", "them", "that", "this", "with",
+        "about", "from", "into", "more", "than", "asks", "mentions", "wants", "says", "reports",
+        "other", "such", "example", "whether", "something", "someone", "anything", "product",
+        "products", "order", "orders", "item", "items", "store", "shop", "company", "using",
+        "after", "before", "their", "request", "requests", "need", "needs"
+    )
+)  # fmt: skip
 
 
 def _clauses(description: str) -> list[str]:
     """Split a condition into clauses, keeping "an order or cart worth..." together."""
     parts: list[str] = []
-    for piece in _SPLIT.split(description.strip().rstrip(".")):
-        piece = _LEAD.sub("", piece, count=1)
-        pieces = _OR.split(piece)
+    for raw in _SPLIT.split(description.strip().rstrip(".")):
+        pieces = _OR.split(_LEAD.sub("", raw, count=1))
         current = pieces[0]
         for nxt in pieces[1:]:
             first = nxt.split(" ", 1)[0].casefold()
@@ -133,9 +141,9 @@ def _clauses(description: str) -> list[str]:
     return [part.strip() for part in parts if len(part.strip()) > 2] or [description]
 
 
-def _cue_concepts(folded: str) -> tuple[str, ...]:
-    """Concepts whose cues occur in the clause; a cue inside a longer cue's match does not
-    count ("person" inside "personal data")."""
+def _cue_concepts(folded: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+    """Concepts whose cues occur in the clause, and where; a cue inside a longer cue's match
+    does not count ("person" inside "personal data")."""
     spans: list[tuple[int, int, str]] = []
     for concept in concepts().values():
         for cue in concept.cues:
@@ -143,23 +151,34 @@ def _cue_concepts(folded: str) -> tuple[str, ...]:
                 pattern = rf"(?<!\w){re.escape(cue[:-1])}"
             else:
                 pattern = rf"(?<!\w){re.escape(cue)}{_SUFFIXES}(?!\w)"
-            for match in re.finditer(pattern, folded):
-                spans.append((match.start(), match.end(), concept.name))
-    kept = {
-        name
+            spans.extend(
+                (match.start(), match.end(), concept.name) for match in re.finditer(pattern, folded)
+            )
+    kept = [
+        (start, end, name)
         for start, end, name in spans
         if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
-    }
-    return tuple(name for name in concepts() if name in kept)
+    ]
+    names = {name for _, _, name in kept}
+    return tuple(n for n in concepts() if n in names), [(s, e) for s, e, _ in kept]
+
+
+def _stems(folded: str) -> frozenset[str]:
+    return frozenset(w[:6] for w in _CONTENT.findall(folded) if w not in _CLAUSE_STOP)
 
 
 def _clause(text: str) -> Clause:
     folded = fold(text)
+    found, spans = _cue_concepts(folded)
+    rest = folded
+    for start, end in spans:
+        rest = rest[:start] + " " * (end - start) + rest[end:]
     return Clause(
         text=text,
-        concepts=_cue_concepts(folded),
+        concepts=found,
         limits=tuple(limits(folded)),
-        stems=frozenset(w[:6] for w in _CONTENT.findall(folded) if w not in _CLAUSE_STOP),
+        stems=_stems(folded),
+        uncovered=len(_stems(rest)),
     )
 
 
@@ -170,7 +189,9 @@ def plan(condition: TriggerCondition) -> ConditionPlan:
     return ConditionPlan(condition=condition, clauses=clauses, whole=_clause(condition.description))
 
 
-def embed_clauses(condition_plan: ConditionPlan, embedder: Embedder, calibration: Calibration) -> None:
+def embed_clauses(
+    condition_plan: ConditionPlan, embedder: Embedder, calibration: Calibration
+) -> None:
     """Embed the clauses and the whole description once (blocking: call it from a worker
     thread), and measure them against the calm-message bank."""
     todo = [
@@ -195,12 +216,17 @@ RELATION_FEATURES = (
 
 
 def relation_features(
-    condition_plan: ConditionPlan, clause: Clause, message: Vector, reading: Reading, neutral: Vector
+    condition_plan: ConditionPlan,
+    clause: Clause,
+    message: Vector,
+    reading: Reading,
+    neutral: Vector,
 ) -> list[float]:
     """How much a message is about a clause: more than calm messages are (clause side), and
     more than it is about ordinary customer intents (message side)."""
     whole = condition_plan.whole
-    assert clause.embedding is not None and whole.embedding is not None  # noqa: S101
+    assert clause.embedding is not None  # noqa: S101 - embed_clauses ran first
+    assert whole.embedding is not None  # noqa: S101
     cos = float(clause.embedding @ message)
     whole_cos = float(whole.embedding @ message)
     ordinary = neutral @ message

@@ -1,6 +1,7 @@
 """The lexical pass over one utterance: every answer the cheap cues can give, and which of them
 the embedding model should settle."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from detector.language import Judgement, Signal, Utterance
@@ -37,6 +38,15 @@ class Estimate:
     features: list[float]
     probability: float
     uncertain: bool
+    evident: bool = True
+    """The cues alone are strong enough to say "yes" (see ``features.*_is_evident``)."""
+
+    def without_model(self) -> None:
+        """The model cannot be asked (budget spent, or switched off): a "yes" the cues do not
+        make evident becomes a "no" — a missed escalation costs less than a false one."""
+        if self.uncertain and not self.evident and self.probability >= 0.5:
+            self.probability = 0.45
+        self.uncertain = False
 
 
 def _estimate(task: Task, features: list[float], cues: bool, evident: bool) -> Estimate:
@@ -46,7 +56,7 @@ def _estimate(task: Task, features: list[float], cues: bool, evident: bool) -> E
     uncertain = (task.uncertain(probability) and cues) or (
         probability > task.band[1] and not evident
     )
-    return Estimate(features, probability, uncertain)
+    return Estimate(features, probability, uncertain, evident)
 
 
 @dataclass(slots=True)
@@ -83,7 +93,7 @@ class Draft:
         reading = self.reading
         # Cheap relevance gate: small talk ("thanks!", "ok, the blue one") never reaches the
         # model; a message with some substance, a sign of trouble or a word of the clause does.
-        substantive = len(reading.content) >= 4 or any(reading.has(g) for g in _TROUBLE)
+        substantive = len(reading.content) >= 3 or any(reading.has(g) for g in _TROUBLE)
         wanted = []
         for i, (condition_plan, verdicts) in enumerate(zip(self.plans, self.verdicts, strict=True)):
             pairs = zip(condition_plan.clauses, verdicts, strict=True)
@@ -100,6 +110,12 @@ class Draft:
             or bool(self.relation_wanted())
         )
 
+    def without_model(self, why: str) -> None:
+        """Settle what was left open from the cues alone."""
+        self.anger.without_model()
+        self.urgency.without_model()
+        self.notes.append(f"{why}: cues decided")
+
     def doubt(self) -> float:
         """How open the decision is (higher first when the model's budget is short): conditions
         and keyword intents are rare and decisive, then the closest calls."""
@@ -110,7 +126,7 @@ class Draft:
 
 
 def draft(utterance: Utterance, weights: Weights) -> Draft:
-    """The lexical pass over one utterance (tens of microseconds)."""
+    """The lexical pass over one utterance (about a hundred microseconds)."""
     reading = read(utterance.text)
     earlier = tuple(read(text) for text in utterance.earlier)
     intent = None
@@ -153,8 +169,8 @@ def finish(item: Draft) -> Judgement:
     )
     topic, area = classify(reading, item.earlier)
     return Judgement(
-        anger=Signal(round(item.anger.probability, 3), _anger_detail(reading)),
-        urgency=Signal(round(item.urgency.probability, 3), _urgency_detail(reading)),
+        anger=_signal(item.anger.probability, _anger_detail, reading),
+        urgency=_signal(item.urgency.probability, _urgency_detail, reading),
         keyword_intent=1.0 if item.intent is None else round(item.intent.probability, 3),
         conditions=conditions,
         topic=topic,
@@ -163,6 +179,11 @@ def finish(item: Draft) -> Judgement:
         used_model=item.used_model,
         notes=tuple(item.notes),
     )
+
+
+def _signal(probability: float, explain: Callable[[Reading], str], reading: Reading) -> Signal:
+    """A signal, explained only when present (the explanation is only ever read then)."""
+    return Signal(round(probability, 3), explain(reading) if probability >= 0.5 else "")
 
 
 def _quoted(reading: Reading, groups: tuple[str, ...], limit: int = 3) -> str:

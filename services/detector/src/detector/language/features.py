@@ -13,91 +13,107 @@ def _sat(count: int, cap: int = 2) -> float:
     return min(count, cap) / cap
 
 
-_NEGATIVE = ("anger", "insult", "sarcasm", "angry_emoji", "threat_leave")
+def _saturated(counts: dict[str, int], spec: tuple[tuple[str, int], ...]) -> list[float]:
+    # One comprehension instead of a call per feature: this runs for every message.
+    return [min(counts.get(group, 0), cap) / cap for group, cap in spec]
+
+
+def _negative(counts: dict[str, int]) -> int:
+    return (
+        counts.get("anger", 0)
+        + counts.get("insult", 0)
+        + counts.get("sarcasm", 0)
+        + counts.get("angry_emoji", 0)
+        + counts.get("threat_leave", 0)
+    )
+
 
 ANGER_FEATURES = (
     "anger", "insult", "sarcasm", "angry_emoji", "repeat", "threat_leave", "positive", "calm",
     "issue", "polite", "shout", "shout_negative", "shout_positive", "caps_words", "exclaim",
     "bangs", "elapsed", "repeated_trouble", "question", "negative_total",
 )  # fmt: skip
+_ANGER_COUNTS = (
+    ("anger", 3), ("insult", 2), ("sarcasm", 2), ("angry_emoji", 1), ("repeat", 3),
+    ("threat_leave", 1), ("positive", 3), ("calm", 2), ("issue", 3), ("polite", 2),
+)  # fmt: skip
 
 
 def anger_features(reading: Reading, earlier: tuple[Reading, ...]) -> list[float]:
     """Anger/strong frustration cues of ``reading``, given the earlier customer messages."""
-    negative = sum(reading.count(group) for group in _NEGATIVE)
-    troubled = negative > 0 or reading.has("issue") or reading.has("repeat")
-    positive = reading.has("positive")
+    counts = reading.counts
+    negative = _negative(counts)
+    repeat = "repeat" in counts
+    troubled = negative > 0 or "issue" in counts or repeat
+    positive = "positive" in counts
+    shout = reading.shout
     return [
-        _sat(reading.count("anger"), 3),
-        _sat(reading.count("insult")),
-        _sat(reading.count("sarcasm")),
-        _sat(reading.count("angry_emoji"), 1),
-        _sat(reading.count("repeat"), 3),
-        _sat(reading.count("threat_leave"), 1),
-        _sat(reading.count("positive"), 3),
-        _sat(reading.count("calm")),
-        _sat(reading.count("issue"), 3),
-        _sat(reading.count("polite")),
-        reading.shout,
-        reading.shout if troubled and not positive else 0.0,
-        reading.shout if positive and not troubled else 0.0,
-        _sat(reading.caps_words, 3),
-        _sat(reading.exclaim),
-        _sat(reading.bangs, 3),
+        *_saturated(counts, _ANGER_COUNTS),
+        shout,
+        shout if troubled and not positive else 0.0,
+        shout if positive and not troubled else 0.0,
+        min(reading.caps_words, 3) / 3,
+        min(reading.exclaim, 2) / 2,
+        min(reading.bangs, 3) / 3,
         min(reading.elapsed_days / 14.0, 1.0),
-        repeated_share(reading, earlier) if negative or reading.has("repeat") else 0.0,
+        repeated_share(reading, earlier) if negative or repeat else 0.0,
         1.0 if reading.question else 0.0,
-        _sat(negative, 4),
+        min(negative, 4) / 4,
     ]
 
 
 URGENCY_FEATURES = (
     "now", "deadline", "time", "need", "event", "critical", "relaxed", "soon", "threat",
     "shout", "caps_words", "exclaim", "question", "polite", "positive", "deadline_and_need",
-    "negative", "emphatic_time", "demand",
+    "negative", "emphatic_time", "demand", "now_weak",
+)  # fmt: skip
+_URGENCY_COUNTS = (
+    ("urg_now", 2), ("urg_deadline", 2), ("urg_time", 2), ("urg_need", 2), ("urg_event", 2),
+    ("urg_critical", 2), ("relaxed", 2),
 )  # fmt: skip
 
 
 def urgency_features(reading: Reading) -> list[float]:
     """Time-critical need cues of ``reading``."""
-    timed = reading.has("urg_deadline") or reading.soon or reading.has("urg_time")
-    needy = any(reading.has(g) for g in ("urg_need", "urg_now", "urg_critical", "urg_event"))
-    threat = reading.has("legal_strong") or reading.has("threat_leave")
-    negative = sum(reading.count(group) for group in _NEGATIVE)
+    counts = reading.counts
+    timed = "urg_deadline" in counts or reading.soon or "urg_time" in counts
+    needy = (
+        "urg_need" in counts
+        or "urg_now" in counts
+        or "urg_critical" in counts
+        or "urg_event" in counts
+    )
+    threat = "legal_strong" in counts or "threat_leave" in counts
     return [
-        _sat(reading.count("urg_now")),
-        _sat(reading.count("urg_deadline")),
-        _sat(reading.count("urg_time")),
-        _sat(reading.count("urg_need")),
-        _sat(reading.count("urg_event")),
-        _sat(reading.count("urg_critical")),
-        _sat(reading.count("relaxed")),
+        *_saturated(counts, _URGENCY_COUNTS),
         1.0 if reading.soon else 0.0,
         1.0 if threat else 0.0,
         reading.shout,
-        _sat(reading.caps_words, 3),
-        _sat(reading.exclaim),
+        min(reading.caps_words, 3) / 3,
+        min(reading.exclaim, 2) / 2,
         1.0 if reading.question else 0.0,
-        _sat(reading.count("polite")),
-        _sat(reading.count("positive"), 3),
+        min(counts.get("polite", 0), 2) / 2,
+        min(counts.get("positive", 0), 3) / 3,
         1.0 if timed and needy else 0.0,
-        _sat(negative, 3),
+        min(_negative(counts), 3) / 3,
         1.0 if reading.emphatic_time else 0.0,
         1.0 if reading.demand else 0.0,
+        1.0 if "urg_now_weak" in counts else 0.0,
     ]
 
 
 _STRONG_ANGER = ("anger", "insult", "angry_emoji", "sarcasm", "threat_leave")
 _URGENCY_GROUPS = ("urg_now", "urg_deadline", "urg_time", "urg_need", "urg_event", "urg_critical")
-
-
+# Cues that carry a need or a deadline by themselves; "today", "wedding", "now" do not.
+_STRONG_URGENCY = ("urg_now", "urg_deadline", "urg_need", "urg_critical")
 _ANGER_CUES = (*_STRONG_ANGER, "issue", "repeat", "damaged", "delivery_problem")
 
 
 def anger_has_cues(reading: Reading) -> bool:
     """Anything that could be frustration; without it, the message is not sent to the model."""
+    counts = reading.counts
     return (
-        any(reading.has(g) for g in _ANGER_CUES)
+        any(group in counts for group in _ANGER_CUES)
         or reading.caps_words > 0
         or reading.exclaim > 0
         or reading.bangs >= 2
@@ -107,8 +123,10 @@ def anger_has_cues(reading: Reading) -> bool:
 
 def urgency_has_cues(reading: Reading) -> bool:
     """Anything that could be a time-critical need."""
+    counts = reading.counts
     return (
-        any(reading.has(g) for g in _URGENCY_GROUPS)
+        any(group in counts for group in _URGENCY_GROUPS)
+        or "urg_now_weak" in counts
         or reading.soon
         or reading.emphatic_time
         or reading.demand
@@ -117,15 +135,19 @@ def urgency_has_cues(reading: Reading) -> bool:
 
 def anger_is_evident(reading: Reading) -> bool:
     """Enough to trust a lexical "angry": one exclamation mark or complaint word never is."""
-    troubled = reading.has("issue") or reading.has("repeat")
-    return any(reading.has(g) for g in _STRONG_ANGER) or (reading.shout >= 0.5 and troubled)
+    counts = reading.counts
+    troubled = "issue" in counts or "repeat" in counts
+    return any(group in counts for group in _STRONG_ANGER) or (reading.shout >= 0.5 and troubled)
 
 
 def urgency_is_evident(reading: Reading) -> bool:
-    """Enough to trust a lexical "urgent": two kinds of cue ("need" and "by tomorrow"), a
-    deadline within hours, or an immediate demand. "Wedding" or "today" alone never is."""
-    kinds = sum(reading.has(g) for g in _URGENCY_GROUPS) + reading.soon
-    return kinds >= 2 or reading.demand or (reading.soon and reading.has("urg_need"))
+    """Enough to trust a lexical "urgent": two kinds of cue, one of them strong ("need" and
+    "by tomorrow"), a deadline within hours with a need, or an immediate demand. "Wedding",
+    "today" or "now" never are, alone or together."""
+    counts = reading.counts
+    kinds = sum(group in counts for group in _URGENCY_GROUPS) + reading.soon
+    strong = reading.soon or any(group in counts for group in _STRONG_URGENCY)
+    return (kinds >= 2 and strong) or reading.demand or (reading.soon and "urg_need" in counts)
 
 
 INTENT_FEATURES = (
@@ -140,7 +162,7 @@ def intent_features(reading: Reading, keywords: tuple[str, ...]) -> list[float]:
     keyword = fold(keywords[0]).strip() if keywords else ""
     at = reading.folded.find(keyword) if keyword else -1
     end = at + len(keyword)
-    extended = 0 <= at and end < len(reading.folded) and reading.folded[end].isalnum()
+    extended = at >= 0 and end < len(reading.folded) and reading.folded[end].isalnum()
     return [
         rule.score,
         1.0 if rule.certain else 0.0,

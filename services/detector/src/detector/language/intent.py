@@ -34,7 +34,8 @@ _AFTER_STATUS = re.compile(
     r"caiu|angekommen|llego|arrive)"
 )
 _NEGATED = re.compile(
-    r"\b(don't|do not|dont|not|never|no need to|no quiero|nao quero|nicht|kein|pas)\W+(\w+\W+){0,2}$"
+    r"\b(don't|do not|dont|not|never|no need to|no quiero|nao quero|nicht|kein|pas)\W+"
+    r"(\w+\W+){0,2}$"
 )
 _HYPOTHETICAL = re.compile(
     r"\b(just curious|not planning|before i buy|policy|guarantee|refundable)\b"
@@ -69,24 +70,29 @@ _IMPERATIVE_AFTER = re.compile(r"^\W*($|[.!]|now\b|please\b|asap\b|immediately\b
 
 
 def _frame(reading: Reading, needle: str, at: int) -> IntentRule:
+    """The first rule that fits the keyword's frame decides; keyword hits are rare, so every
+    rule is simply evaluated."""
     folded = reading.folded
     before = folded[max(0, at - 48) : at]
     end = at + len(needle)
     after = folded[end : end + 40]
     extended = end < len(folded) and folded[end].isalnum()
-    if any(needle in phrase or phrase in needle for phrase in reading.hits.get("legal_strong", ())):
-        return IntentRule(0.9, True)  # "my lawyer will be in touch" is the threat itself
-    if not extended and _SENTENCE_START.search(before) and _IMPERATIVE_AFTER.match(after):
-        return IntentRule(0.85, True)  # "REFUND. NOW."
-    if _NEGATED.search(before) or _HYPOTHETICAL.search(folded):
-        return IntentRule(0.2, False)
-    if _STATUS.search(before) or _AFTER_STATUS.match(after):
-        return IntentRule(0.2, False)
     phrase = " " in needle
-    if _REQUEST.search(before):
-        return IntentRule(0.9, not extended or phrase)
-    if phrase and not extended:
-        return IntentRule(0.85, True)  # "cancel my subscription", "speak to a person"
-    if _INCIDENTAL.search(before):
-        return IntentRule(0.1, not reading.has("human_request") and not reading.has("anger"))
-    return IntentRule(0.5, False)
+    threat = any(needle in p or p in needle for p in reading.hits.get("legal_strong", ()))
+    imperative = bool(_SENTENCE_START.search(before) and _IMPERATIVE_AFTER.match(after))
+    rules = (
+        # "my lawyer will be in touch" is the threat itself
+        (threat, IntentRule(0.9, True)),
+        # "REFUND. NOW."
+        (imperative and not extended, IntentRule(0.85, True)),
+        (bool(_NEGATED.search(before) or _HYPOTHETICAL.search(folded)), IntentRule(0.2, False)),
+        (bool(_STATUS.search(before) or _AFTER_STATUS.match(after)), IntentRule(0.2, False)),
+        (bool(_REQUEST.search(before)), IntentRule(0.9, not extended or phrase)),
+        # "cancel my subscription", "speak to a person": a request by themselves
+        (phrase and not extended, IntentRule(0.85, True)),
+        (
+            bool(_INCIDENTAL.search(before)),
+            IntentRule(0.1, not reading.has("human_request") and not reading.has("anger")),
+        ),
+    )
+    return next((rule for fits, rule in rules if fits), IntentRule(0.5, False))

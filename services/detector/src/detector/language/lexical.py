@@ -1,7 +1,8 @@
 """The cheap reading of a message: cue phrases, shouting, punctuation, times and numbers.
 
-Everything here is pure Python over one folded string and costs tens of microseconds; the
-classifiers in ``classifiers.py`` turn these readings into feature vectors.
+Everything here is pure Python over one folded string (under a hundred microseconds), and the
+costlier patterns only run when the lexicon scan says they can match; ``features.py`` turns
+these readings into the classifiers' feature vectors.
 """
 
 import re
@@ -13,21 +14,31 @@ from detector.language.numbers import Kind, Quantity, quantities
 
 # Upper-case tokens that are names, not shouting.
 _ACRONYMS = frozenset(
-    "usb led lcd gdpr ccpa vat ups dhl usps fedex tnt bbb ftc spf faq id pin sms pdf ok okay "
-    "tv hd uk us usa eu gb tb mb ram ssd cpu gpu pc ios app api url www ps vip diy xl xxl xs "
-    "nyc la sf gps nfc ac dc eta asap rsvp fyi pm am eod cod rma sku qr b2b ceo ltd inc llc "
-    "omg lol wtf ooo dm irl tbh imo aka".split()
-)
+    (
+        "usb", "led", "lcd", "gdpr", "ccpa", "vat", "ups", "dhl", "usps", "fedex", "tnt", "bbb",
+        "ftc", "spf", "faq", "id", "pin", "sms", "pdf", "ok", "okay", "tv", "hd", "uk", "us",
+        "usa", "eu", "gb", "tb", "mb", "ram", "ssd", "cpu", "gpu", "pc", "ios", "app", "api",
+        "url", "www", "ps", "vip", "diy", "xl", "xxl", "xs", "nyc", "la", "sf", "gps", "nfc",
+        "ac", "dc", "eta", "asap", "rsvp", "fyi", "pm", "am", "eod", "cod", "rma", "sku", "qr",
+        "b2b", "ceo", "ltd", "inc", "llc", "omg", "lol", "wtf", "ooo", "dm", "irl", "tbh", "imo",
+        "aka"
+    )
+)  # fmt: skip
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _CONTENT = re.compile(r"[^\W\d_]{4,}")
 _STOP = frozenset(
-    "this that with have from your what when where which there their they them then than "
-    "been were will would could should about just like also into only some very really "
-    "still again know please thanks thank hello order want need para como pero esta este "
-    "estoy tengo pedido porque cuando desde hace todo nada sein eine einer nicht noch mein "
-    "meine haben habe bitte danke wenn dann auch sehr dans pour avec mais sont cette votre "
-    "vous nous merci bonjour commande pedido voces obrigado obrigada minha meu esta isso".split()
-)
+    (
+        "this", "that", "with", "have", "from", "your", "what", "when", "where", "which", "there",
+        "their", "they", "them", "then", "than", "been", "were", "will", "would", "could",
+        "should", "about", "just", "like", "also", "into", "only", "some", "very", "really",
+        "still", "again", "know", "please", "thanks", "thank", "hello", "order", "want", "need",
+        "para", "como", "pero", "esta", "este", "estoy", "tengo", "pedido", "porque", "cuando",
+        "desde", "hace", "todo", "nada", "sein", "eine", "einer", "nicht", "noch", "mein",
+        "meine", "haben", "habe", "bitte", "danke", "wenn", "dann", "auch", "sehr", "dans",
+        "pour", "avec", "mais", "sont", "cette", "votre", "vous", "nous", "merci", "bonjour",
+        "commande", "pedido", "voces", "obrigado", "obrigada", "minha", "meu", "esta", "isso"
+    )
+)  # fmt: skip
 _EXCLAIM = re.compile(r"!{2,}|\?{2,}|\?!|!\?")
 _ELAPSED_BEFORE = re.compile(
     r"(been|since|for|already|waiting|over|nearly|almost|about|hace|llevo|desde|seit|schon|"
@@ -62,7 +73,13 @@ _DEMAND = re.compile(
     r"los|repar\w*|regl\w*|envoy\w*|rembours\w*)\b[^.!?]{0,40}\b(now|today|tonight|"
     r"immediately|asap|right away|at once|ahora|hoy|ya|heute|sofort|jetzt|aujourd'hui|"
     r"maintenant|hoje|agora|imediatamente)\b"
+    # "I want a manager right now", "quiero mi dinero ya": a demand for this very moment.
+    r"|\b(i want|i need|i demand|give me|get me|quiero|exijo|necesito|ich will|ich verlange|"
+    r"je veux|j'exige|eu quero|exijo)\b[^.!?]{0,50}\b(right now|immediately|asap|at once|this "
+    r"instant|ahora mismo|ya mismo|sofort|tout de suite|immediatement|agora mesmo|ja)\b"
 )
+# A shouted immediacy standing on its own: "REFUND. NOW.", "ASAP!!", "RIGHT NOW".
+_SHOUTED_NOW = re.compile(r"(^|[.!?]\s*|\s)(NOW|ASAP|RIGHT NOW|IMMEDIATELY|AHORA|SOFORT|AGORA)[.!]")
 _QUESTION_START = re.compile(
     r"^(do|does|is|are|can|could|will|would|how|what|which|where|when|why|should|any|"
     r"tienen|teneis|hay|es|puedo|como|wie|gibt|ist|haben|habt|kann|est-ce|avez|peut|"
@@ -77,6 +94,8 @@ class Reading:
     text: str
     folded: str
     hits: dict[str, list[str]]
+    counts: dict[str, int]
+    """How many distinct phrases of each group were found (absent: none)."""
     shout: float
     """How much of the message is upper case beyond ordinary capitalisation (0-1)."""
     caps_words: int
@@ -138,32 +157,38 @@ def _elapsed(folded: str, found: tuple[Quantity, ...]) -> float:
     return longest
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=8192)
 def read(text: str) -> Reading:
     """The lexical reading of ``text`` (cached: earlier messages are read again and again)."""
     folded = fold(text)
     hits = cue_lexicon().scan(folded)
     shout, caps_words = _shouting(text)
-    found = tuple(quantities(folded))
+    # The lexicon scan says which of the costlier patterns can match at all.
+    time_unit = "time_unit" in hits
+    found = tuple(quantities(folded, currency="currency" in hits, time_unit=time_unit))
     soon = bool(
-        _SOON.search(folded) or _SOON_DAYS.search(folded) or _WEEKDAY_DEADLINE.search(folded)
+        (time_unit and (_SOON.search(folded) or _SOON_DAYS.search(folded)))
+        or ("weekday" in hits and _WEEKDAY_DEADLINE.search(folded))
     )
     stripped = folded.strip()
+    timed = any(g in hits for g in ("urg_now", "urg_now_weak", "urg_time", "urg_deadline"))
+    loud = caps_words > 0
     return Reading(
         text=text,
         folded=folded,
         hits=hits,
+        counts={group: len(phrases) for group, phrases in hits.items()},
         shout=shout,
         caps_words=caps_words,
-        exclaim=len(_EXCLAIM.findall(text)),
+        exclaim=len(_EXCLAIM.findall(text)) if ("!" in text or "??" in text) else 0,
         bangs=text.count("!"),
         quantities=found,
-        elapsed_days=_elapsed(folded, found),
+        elapsed_days=_elapsed(folded, found) if time_unit else 0.0,
         soon=soon,
         content=frozenset(word[:6] for word in _CONTENT.findall(folded) if word not in _STOP),
         question=stripped.endswith("?") or bool(_QUESTION_START.match(stripped)),
-        emphatic_time=bool(_EMPHATIC_TIME.search(text)),
-        demand=bool(_DEMAND.search(stripped)),
+        emphatic_time=loud and bool(_EMPHATIC_TIME.search(text)),
+        demand=bool((timed and _DEMAND.search(stripped)) or (loud and _SHOUTED_NOW.search(text))),
     )
 
 

@@ -1,7 +1,7 @@
 """Phrase lexicons matched in one pass over a message (Aho-Corasick), on folded text.
 
 Folding (case-fold, accents stripped, typographic quotes made plain) lets one phrase list
-match "vergüenza" and "verguenza", "I'm" and "I’m". Phrases come from TOML files in
+match "vergüenza" and "verguenza", "I'm" and "I\u2019m". Phrases come from TOML files in
 ``data/`` so linguists can extend them without touching code.
 """
 
@@ -14,7 +14,19 @@ from importlib import resources
 
 import ahocorasick
 
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "“": '"', "”": '"', "–": "-"})
+# Typographic quotes and dashes: right/left single quote, acute accent, backtick, double quotes,
+# en dash.
+_QUOTES = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u00b4": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+    }
+)
 # Combining marks left by NFKD decomposition ("é" -> "e" + U+0301), deleted in one translate.
 _MARKS = dict.fromkeys(c for c in range(0x300, 0x370))
 
@@ -42,8 +54,12 @@ class _Entry:
 class Lexicon:
     """Counts, per group, the distinct phrases of the group found in a text."""
 
-    def __init__(self, groups: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self, groups: Mapping[str, Iterable[str]], nested: frozenset[str] | None = None
+    ) -> None:
+        """``nested``: groups whose phrases count even inside a longer phrase (None: all)."""
         self._automaton = ahocorasick.Automaton()
+        self._nested = frozenset(groups) if nested is None else nested
         entries: dict[str, list[_Entry]] = {}
         for group, phrases in groups.items():
             for raw in phrases:
@@ -68,21 +84,33 @@ class Lexicon:
             self._automaton.make_automaton()
 
     def scan(self, folded: str) -> dict[str, list[str]]:
-        """The phrases found in ``folded`` (already ``fold``-ed), by group, in text order."""
+        """The phrases found in ``folded`` (already ``fold``-ed), by group, in text order.
+
+        A phrase inside a longer phrase that was found too does not count: the longer one is
+        the more specific reading ("effective immediately" is calm, not "immediately" urgent;
+        "thanks for nothing" is sarcasm, not thanks). Groups in ``nested`` always count.
+        """
         hits: dict[str, list[str]] = {}
         if self._empty or not folded:
             return hits
         size = len(folded)
-        for end, found in self._automaton.iter(folded):
-            for entry in found:
+        found: list[tuple[int, int, _Entry]] = []
+        for end, entries in self._automaton.iter(folded):
+            for entry in entries:
                 start = end - len(entry.phrase) + 1
                 if entry.left_bound and start > 0 and _is_word_char(folded[start - 1]):
                     continue
                 if entry.right_bound and end + 1 < size and _is_word_char(folded[end + 1]):
                     continue
-                phrases = hits.setdefault(entry.group, [])
-                if entry.phrase not in phrases:
-                    phrases.append(entry.phrase)
+                found.append((start, end + 1, entry))
+        for start, end, entry in found:
+            if entry.group not in self._nested and any(
+                s <= start and end <= e and e - s > end - start for s, e, _ in found
+            ):
+                continue
+            phrases = hits.setdefault(entry.group, [])
+            if entry.phrase not in phrases:
+                phrases.append(entry.phrase)
         return hits
 
 
@@ -104,10 +132,12 @@ def _load(name: str) -> dict[str, list[str]]:
 @cache
 def cue_lexicon() -> Lexicon:
     """The sentiment, urgency, legal and concept cues of ``data/cues.toml``."""
-    return Lexicon(_load("cues.toml"))
+    # Helper groups only gate the number and deadline patterns: "in 2 hours" must keep its unit.
+    return Lexicon(_load("cues.toml"), nested=frozenset({"time_unit", "weekday", "currency"}))
 
 
 @cache
 def topic_lexicon() -> Lexicon:
-    """The topic and area cues of ``data/topics.toml`` (groups ``topic.x`` and ``area.x``)."""
+    """The topic and area cues of ``data/topics.toml`` (groups ``topic.x`` and ``area.x``):
+    every hit counts, topic and area are read independently."""
     return Lexicon(_load("topics.toml"))

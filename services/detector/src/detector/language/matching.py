@@ -11,7 +11,9 @@ from escalator_schemas.classification import Urgency
 
 STRONG = 0.85
 UNSURE = 0.4
-"""A concept cue found in a hypothetical question ("could it catch fire?"): the model decides."""
+"""Some sign of the concept, not enough on its own (a repeat cue the history does not back)."""
+ASKED = 0.1
+"""A hazard asked about in general ("does the fire pit have a lid?") is not a hazard reported."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +49,14 @@ def _reported(reading: Reading, group: str) -> float:
         asking = _ASKING.match(sentence) and sentence.rstrip().endswith("?")
         if not asking or _FIRST_PERSON.search(sentence):
             return STRONG
-    return UNSURE
+    return ASKED
 
 
 def _repeated(ctx: Context) -> float:
     """The customer raises the same complaint again (not merely a follow-up question)."""
     reading = ctx.reading
+    if reading.has("repeat_strong"):
+        return STRONG  # "for the third time", "zum dritten Mal"
     if not reading.has("repeat"):
         return 0.0
     if ctx.earlier and (repeated_share(reading, ctx.earlier) >= 0.2 or reading.elapsed_days >= 3):
@@ -95,7 +99,7 @@ class ClauseVerdict:
     urgency: Urgency
     detail: str
     wants_relation: bool
-    """Similarity should be consulted (an uncertain concept cue, or a clause without concept)."""
+    """Similarity should be consulted (an unsure detector, or a clause no detector covers)."""
     generic: bool = False
     """The clause is about no known concept: only similarity can match it."""
 
@@ -131,17 +135,21 @@ def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
             return ClauseVerdict(score, urgency, f'"{clause.text}": no number to compare', False)
         number_score, why = numbers
         if qualitative:
-            number_score = min(number_score, min(qualitative.values()))
+            number_score = min(number_score, *qualitative.values())
         return ClauseVerdict(number_score, urgency, f'"{clause.text}": {why}', False)
     if not clause.concepts:
-        return ClauseVerdict(0.0, urgency, f'"{clause.text}"', True, generic=True)
+        # A clause without a single content word ("100", "Escalate") says nothing to compare.
+        return ClauseVerdict(0.0, urgency, f'"{clause.text}"', bool(clause.stems), generic=True)
     if len(qualitative) > 1 and _QUALIFIERS & qualitative.keys():
         score = min(qualitative.values())
     else:
         score = max(scores.values())
-    # Similarity may settle a cue found in an unclear frame ("could it catch fire?"), never
-    # overrule a detector that found nothing: it is too loose to stand in for one.
-    uncertain = 0.2 <= score < 0.7 and not (_OWN_CLASSIFIER & set(clause.concepts))
+    # Similarity may settle an unsure detector, or a clause its cue words cover only in part
+    # ("a gift card or voucher that was lost or stolen" is about more than fraud). It never
+    # overrules a detector that covers its clause and found nothing: it is too loose for that.
+    uncertain = (0.2 <= score < 0.7 or (score < 0.2 and clause.uncovered >= 3)) and not (
+        _OWN_CLASSIFIER & set(clause.concepts)
+    )
     names = "/".join(clause.concepts)
     return ClauseVerdict(score, urgency, f'"{clause.text}" ({names})', uncertain)
 

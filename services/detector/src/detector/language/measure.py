@@ -115,7 +115,70 @@ def _legal_expected(row: dict[str, Any]) -> bool:
     )
 
 
+@dataclass(slots=True)
+class Scores:
+    sentiment: Tally = field(default_factory=Tally)
+    condition: Tally = field(default_factory=Tally)
+    legal: Tally = field(default_factory=Tally)
+    alarms: Tally = field(default_factory=Tally)
+    intent: Agreement = field(default_factory=Agreement)
+    urgency: Agreement = field(default_factory=Agreement)
+    topic: Agreement = field(default_factory=Agreement)
+    area: Agreement = field(default_factory=Agreement)
+
+    def observe(
+        self, row: dict[str, Any], index: int, utterance: Utterance, judgement: Judgement
+    ) -> None:
+        """Score one customer message of a labelled conversation."""
+        expected = row["expected"]
+        triggers, at = set(expected["triggers"]), expected["at_index"]
+        where = f"{row['id']}#{index} {utterance.text[:70]!r}"
+        fired = any(c.matched for c in judgement.conditions)
+        if at is None or index < at:
+            # Must stay quiet: the conversation does not escalate (yet).
+            self.alarms.add(False, _sentiment(judgement) or fired or judgement.legal_threat, where)
+        if at is None or index == at:
+            self.sentiment.add("sentiment" in triggers, _sentiment(judgement), where)
+            if utterance.conditions:
+                self.condition.add("condition" in triggers, fired, where)
+            self.legal.add(index == at and _legal_expected(row), judgement.legal_threat, where)
+        if index != at:
+            return
+        if utterance.keywords and "keyword" in triggers:
+            real = expected["urgency"] in ("high", "critical")
+            self.intent.add(str(real), str(judgement.keyword_intent >= 0.5), where)
+        if triggers == {"sentiment"}:
+            key = (judgement.anger.present, judgement.urgency.present)
+            self.urgency.add(expected["urgency"], _SENTIMENT_URGENCY.get(key, "none"), where)
+        if triggers == {"condition"}:
+            matched = [c.urgency for c in judgement.conditions if c.matched]
+            top = max(matched, key=lambda u: u.rank).value if matched else "none"
+            self.urgency.add(expected["urgency"], top, f"{where} (condition)")
+
+    def lines(self) -> list[str]:
+        return [
+            self.sentiment.line("sentiment"),
+            self.condition.line("condition"),
+            self.legal.line("legal"),
+            f"{'false alarms':<18} {self.alarms.fp} of {self.alarms.fp + self.alarms.tn} "
+            "quiet customer messages",
+            self.intent.line("keyword intent"),
+            self.urgency.line("trigger urgency"),
+            self.topic.line("topic"),
+            self.area.line("area"),
+        ]
+
+    def misses(self) -> list[str]:
+        found: list[str] = []
+        for name in ("sentiment", "condition", "legal", "alarms", "intent", "urgency"):
+            found.extend(f"  {name}: {miss}" for miss in getattr(self, name).misses)
+        found.extend(f"  topic: {miss}" for miss in self.topic.misses)
+        found.extend(f"  area: {miss}" for miss in self.area.misses)
+        return found
+
+
 def measure(rows: Sequence[dict[str, Any]], judge: EmbeddedJudge, batch: int) -> str:
+    """The report on ``rows`` (labelled conversations)."""
     work = [(row, index, u) for row in rows for index, u in _utterances(row)]
     started = time.perf_counter()
     judged: list[Judgement] = []
@@ -123,69 +186,32 @@ def measure(rows: Sequence[dict[str, Any]], judge: EmbeddedJudge, batch: int) ->
         judged.extend(judge.judge_sync([u for _, _, u in work[start : start + batch]]))
     elapsed = time.perf_counter() - started
 
-    sentiment, condition, legal, alarms = Tally(), Tally(), Tally(), Tally()
-    intent, urgency, topic, area = Agreement(), Agreement(), Agreement(), Agreement()
-    by_row: dict[str, list[tuple[int, Utterance, Judgement]]] = {}
+    scores = Scores()
+    by_row: dict[str, list[tuple[int, Judgement]]] = {}
     for (row, index, utterance), judgement in zip(work, judged, strict=True):
-        by_row.setdefault(row["id"], []).append((index, utterance, judgement))
+        scores.observe(row, index, utterance, judgement)
+        by_row.setdefault(row["id"], []).append((index, judgement))
     for row in rows:
-        expected, case = row["expected"], row["id"]
-        triggers = set(expected["triggers"])
-        at = expected["at_index"]
-        for index, utterance, judgement in by_row.get(case, []):
-            where = f"{case}#{index} {utterance.text[:70]!r}"
-            fired = any(c.matched for c in judgement.conditions)
-            if at is None or index < at:
-                # Must stay quiet: the conversation does not escalate (yet).
-                alarms.add(False, _sentiment(judgement) or fired or judgement.legal_threat, where)
-            if at is None or index == at:
-                sentiment.add("sentiment" in triggers, _sentiment(judgement), where)
-                if utterance.conditions:
-                    condition.add("condition" in triggers, fired, where)
-                legal.add(index == at and _legal_expected(row), judgement.legal_threat, where)
-            if index != at:
-                continue
-            if utterance.keywords and "keyword" in triggers:
-                real = expected["urgency"] in ("high", "critical")
-                intent.add(str(real), str(judgement.keyword_intent >= 0.5), where)
-            if triggers == {"sentiment"}:
-                key = (judgement.anger.present, judgement.urgency.present)
-                urgency.add(expected["urgency"], _SENTIMENT_URGENCY.get(key, "none"), where)
-            if triggers == {"condition"}:
-                matched = [c.urgency.value for c in judgement.conditions if c.matched]
-                urgency.add(expected["urgency"], max(matched, default="none"), f"{where} (cond)")
-        last = by_row.get(case, [])
-        if last:
-            point = next((j for i, _, j in last if i == at), last[-1][2])
-            topic.add(expected["topic"], point.topic.value, case)
-            area.add(expected["area"], point.area.value, case)
+        seen = by_row.get(row["id"], [])
+        if seen:
+            at = row["expected"]["at_index"]
+            point = next((j for i, j in seen if i == at), seen[-1][1])
+            scores.topic.add(row["expected"]["topic"], point.topic.value, row["id"])
+            scores.area.add(row["expected"]["area"], point.area.value, row["id"])
 
     used = sum(j.used_model for j in judged)
-    lines = [
-        sentiment.line("sentiment"),
-        condition.line("condition"),
-        legal.line("legal"),
-        f"{'false alarms':<18} {alarms.fp} of {alarms.fp + alarms.tn} quiet customer messages",
-        intent.line("keyword intent"),
-        urgency.line("trigger urgency"),
-        topic.line("topic"),
-        area.line("area"),
-        f"model consulted    {used}/{len(judged)} customer messages = {used / max(1, len(judged)):.1%}",
-        f"judge cost         {elapsed / max(1, len(judged)) * 1e6:.0f} µs/message (batches of {batch})",
-        "",
-    ]
-    for name, misses in (
-        ("sentiment", sentiment.misses),
-        ("condition", condition.misses),
-        ("legal", legal.misses),
-        ("false alarms", alarms.misses),
-        ("keyword intent", intent.misses),
-        ("trigger urgency", urgency.misses),
-        ("topic", topic.misses),
-        ("area", area.misses),
-    ):
-        lines.extend(f"  {name}: {miss}" for miss in misses)
-    return "\n".join(lines) + "\n"
+    share = used / max(1, len(judged))
+    return "\n".join(
+        [
+            *scores.lines(),
+            f"model consulted    {used}/{len(judged)} customer messages = {share:.1%}",
+            f"judge cost         {elapsed / max(1, len(judged)) * 1e6:.0f} µs/message, "
+            f"{batch}/batch",
+            "",
+            *scores.misses(),
+            "",
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-model", action="store_true", help="lexical cues only")
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.file.read_text().splitlines() if line.strip()]
-    judge = EmbeddedJudge(use_model=not args.no_model, model_rate_per_second=None)
+    judge = EmbeddedJudge(use_model=not args.no_model, model_time_share=None)
     started = time.perf_counter()
     if not args.no_model:
         judge.embedder.load()

@@ -5,6 +5,8 @@ the PyPI package: nothing is downloaded, ever. It is loaded lazily, once per pro
 most messages never need it.
 """
 
+import math
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -61,19 +63,21 @@ class Embedder:
                     if len(self._cache) > self._cache_size:
                         self._cache.popitem(last=False)
             for row, text in enumerate(texts):
-                vector = self._cache.get(text)
-                if vector is None:  # evicted by this very batch (batch larger than the cache)
-                    vector = np.asarray(self._ensure_loaded().query(text), dtype=np.float32)
+                cached = self._cache.get(text)
+                if cached is None:  # evicted by this very batch (batch larger than the cache)
+                    out[row] = np.asarray(self._ensure_loaded().query(text), dtype=np.float32)
                 else:
                     self._cache.move_to_end(text)
-                out[row] = vector
+                    out[row] = cached
         return out
 
 
 @cache
 def shared_embedder() -> Embedder:
-    """One embedder per process, shared by every judge."""
-    return Embedder()
+    """One embedder per process, shared by every judge. One engine thread: the model then
+    never takes more than the one core the event loop does not need, and the judge's time
+    budget is a CPU budget."""
+    return Embedder(num_threads=1)
 
 
 def _sigmoid(x: float) -> float:
@@ -95,11 +99,30 @@ class Logistic:
 
 
 @dataclass(frozen=True, slots=True)
+class SmallLogistic:
+    """The same classifier folded into plain Python floats: for a couple of dozen lexical
+    features numpy's per-call overhead costs more than the arithmetic."""
+
+    coefficients: tuple[float, ...]
+    offset: float
+
+    @classmethod
+    def of(cls, model: Logistic) -> "SmallLogistic":
+        coefficients = model.weights / model.scale
+        offset = model.bias - float(np.sum(coefficients * model.mean))
+        return cls(tuple(float(c) for c in coefficients), offset)
+
+    def probability(self, features: Sequence[float]) -> float:
+        total = self.offset + sum(map(operator.mul, self.coefficients, features))
+        return 1.0 / (1.0 + math.exp(-total)) if total > -700 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """A lexical classifier, a lexical+embedding classifier, and the band of lexical
     probabilities in which the cheap answer is not trusted and the model is consulted."""
 
-    lexical: Logistic
+    lexical: SmallLogistic
     full: Logistic
     band: tuple[float, float]
 
@@ -138,7 +161,9 @@ def _logistic(arrays: dict[str, Any], name: str) -> Logistic:
 def _task(arrays: dict[str, Any], name: str) -> Task:
     low, high = (float(v) for v in arrays[f"{name}.band"])
     return Task(
-        _logistic(arrays, f"{name}.lexical"), _logistic(arrays, f"{name}.full"), (low, high)
+        SmallLogistic.of(_logistic(arrays, f"{name}.lexical")),
+        _logistic(arrays, f"{name}.full"),
+        (low, high),
     )
 
 

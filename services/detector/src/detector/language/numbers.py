@@ -129,52 +129,73 @@ def _scaled(value: float, scale: str | None) -> float:
 
 
 _ANY_DIGIT = re.compile(r"\d")
+_ANY_CURRENCY = re.compile(
+    r"[$€£]|\b(usd|eur|gbp|brl|chf|dollars?|bucks|euros?|pounds?|reais|dolares|libras?)\b"
+)
 _ANY_UNIT = re.compile(rf"\b({_DAY_UNIT})\b")
 
 
-def quantities(folded: str) -> list[Quantity]:
-    """Money amounts, counts of things and durations (in days) mentioned in ``folded``."""
-    found: list[Quantity] = []
-    if not _ANY_DIGIT.search(folded):
-        # Without digits only spelled-out durations ("two weeks") and "hundreds of" remain.
-        if _ANY_UNIT.search(folded):
-            found.extend(_durations(folded))
-        found.extend(_many(folded))
-        return found
+def quantities(
+    folded: str, currency: bool | None = None, time_unit: bool | None = None
+) -> list[Quantity]:
+    """Money amounts, counts of things and durations (in days) mentioned in ``folded``.
+
+    ``currency`` / ``time_unit``: whether the text names any, when the caller already knows
+    (the lexicon scan does); the full patterns are costly and most messages name neither.
+    """
     taken: list[tuple[int, int]] = []
+    found: list[Quantity] = []
+    digits = bool(_ANY_DIGIT.search(folded))
+    if currency is None:
+        currency = bool(_ANY_CURRENCY.search(folded))
+    if time_unit is None:
+        time_unit = bool(_ANY_UNIT.search(folded))
+    if digits and currency:
+        found.extend(_money(folded, taken))
+    if time_unit:
+        found.extend(_durations(folded, taken))
+    if digits:
+        found.extend(_counts(folded, taken))
+    found.extend(_many(folded))
+    return found
+
+
+def _money(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
+    found = []
     for match in _MONEY.finditer(folded):
         value = _to_float(match.group("a") or match.group("b"))
         if value is not None:
             scale = match.group("sa") or match.group("sb")
             found.append(Quantity(_scaled(value, scale), Kind.MONEY))
             taken.append(match.span())
-    for match in _DURATION.finditer(folded):
-        value = _to_float(match.group("n"))
-        if value is not None:
-            found.append(Quantity(value * _DAY_UNITS[match.group("unit")], Kind.DAYS))
-            taken.append(match.span())
-    for match in _COUNT.finditer(folded):
-        start, end = match.span("n")
-        if any(a <= start < b for a, b in taken):
-            continue
-        if _NOT_COUNT_BEFORE.search(folded[max(0, start - 12) : start]):
-            continue
-        if _NOT_COUNT_AFTER.match(folded[end : end + 8]):
-            continue
-        token = match.group("n")
-        value = _to_float(token)
-        if value is not None and not (1900 <= value <= 2100 and "." not in token):
-            found.append(Quantity(value, Kind.COUNT))
-    found.extend(_many(folded))
     return found
 
 
-def _durations(folded: str) -> list[Quantity]:
+def _durations(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     found = []
     for match in _DURATION.finditer(folded):
         value = _to_float(match.group("n"))
         if value is not None:
             found.append(Quantity(value * _DAY_UNITS[match.group("unit")], Kind.DAYS))
+            taken.append(match.span())
+    return found
+
+
+def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
+    """Numbers before a word that are not money, durations, references or measures."""
+    found = []
+    for match in _COUNT.finditer(folded):
+        start, end = match.span("n")
+        if (
+            any(a <= start < b for a, b in taken)
+            or _NOT_COUNT_BEFORE.search(folded[max(0, start - 12) : start])
+            or _NOT_COUNT_AFTER.match(folded[end : end + 8])
+        ):
+            continue
+        token = match.group("n")
+        value = _to_float(token)
+        if value is not None and not (1900 <= value <= 2100 and "." not in token):
+            found.append(Quantity(value, Kind.COUNT))
     return found
 
 

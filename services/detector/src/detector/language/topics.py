@@ -1,6 +1,8 @@
 """Topic and area of a conversation from cue words (no model: it is needed for every message)."""
 
+from enum import Enum
 from functools import lru_cache
+from typing import TypeVar
 
 from detector.language.lexical import Reading
 from detector.language.lexicon import topic_lexicon
@@ -12,39 +14,36 @@ _TOPIC_ORDER = (
     Topic.SHIPPING, Topic.PRODUCT,
 )  # fmt: skip
 _AREA_ORDER = (Area.ACCOUNT, Area.PAYMENT, Area.DELIVERY, Area.ORDER, Area.PRODUCT)
+E = TypeVar("E", bound=Enum)
 _NEWEST_WEIGHT = 1.5
 _MIN_SCORE = 0.9
 
 
-@lru_cache(maxsize=16384)
-def _hits(folded: str) -> dict[str, list[str]]:
-    return topic_lexicon().scan(folded)
+@lru_cache(maxsize=8192)
+def _counts(folded: str) -> dict[str, int]:
+    """Cue hits by group, at most 3 each (cached: earlier messages come back every turn)."""
+    return {group: min(len(found), 3) for group, found in topic_lexicon().scan(folded).items()}
 
 
-def _scores(texts: list[tuple[Reading, float]], prefix: str) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for reading, weight in texts:
-        for group, phrases in _hits(reading.folded).items():
-            if group.startswith(prefix):
-                name = group.removeprefix(prefix)
-                totals[name] = totals.get(name, 0.0) + weight * min(len(phrases), 3)
-    return totals
+_TOPIC_KEYS = tuple((topic, "topic." + topic.value) for topic in _TOPIC_ORDER)
+_AREA_KEYS = tuple((area, "area." + area.value) for area in _AREA_ORDER)
+
+
+def _best(scores: dict[str, float], keys: tuple[tuple[E, str], ...], default: E) -> E:
+    """The highest-scoring label with enough evidence; on ties, the earlier in ``keys``."""
+    best, top = default, _MIN_SCORE - 1e-9
+    for label, key in keys:
+        score = scores.get(key, 0.0)
+        if score > top:
+            best, top = label, score
+    return best
 
 
 def classify(current: Reading, earlier: tuple[Reading, ...]) -> tuple[Topic, Area]:
     """The conversation's topic and area, weighting the newest customer message most."""
+    scores: dict[str, float] = {}
     weighted = [(reading, 1.0) for reading in earlier] + [(current, _NEWEST_WEIGHT)]
-    topic_scores = _scores(weighted, "topic.")
-    area_scores = _scores(weighted, "area.")
-    topic = max(
-        _TOPIC_ORDER,
-        key=lambda t: (topic_scores.get(t.value, 0.0), -_TOPIC_ORDER.index(t)),
-    )
-    area = max(
-        _AREA_ORDER,
-        key=lambda a: (area_scores.get(a.value, 0.0), -_AREA_ORDER.index(a)),
-    )
-    return (
-        topic if topic_scores.get(topic.value, 0.0) >= _MIN_SCORE else Topic.OTHER,
-        area if area_scores.get(area.value, 0.0) >= _MIN_SCORE else Area.OTHER,
-    )
+    for reading, weight in weighted:
+        for group, count in _counts(reading.folded).items():
+            scores[group] = scores.get(group, 0.0) + weight * count
+    return _best(scores, _TOPIC_KEYS, Topic.OTHER), _best(scores, _AREA_KEYS, Area.OTHER)

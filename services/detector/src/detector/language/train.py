@@ -134,7 +134,9 @@ def _labels(rows: Sequence[dict[str, Any]], key: str) -> npt.NDArray[np.int_]:
     return np.asarray([int(row[key]) for row in rows], dtype=np.int_)
 
 
-def _calibration(embed: Callable[[list[str]], Matrix], messages: list[dict[str, Any]]) -> Calibration:
+def _calibration(
+    embed: Callable[[list[str]], Matrix], messages: list[dict[str, Any]]
+) -> Calibration:
     calm = [m["text"] for m in messages if not (m["anger"] or m["urgency"] or m["legal"])]
     return Calibration(
         calm_bank=embed(calm).astype(np.float16).astype(np.float32),
@@ -203,9 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     default_out = Path(str(resources.files("detector.language").joinpath("data", WEIGHTS_FILE)))
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args(argv)
-    np.random.seed(SEED)  # noqa: NPY002 - sklearn's lbfgs is deterministic; belt and braces
+    np.random.seed(SEED)
 
-    embedder = Embedder(cache_size=100_000)
+    # Two engine threads: fixed, so that the embeddings (and the weights) come out the same.
+    embedder = Embedder(num_threads=2, cache_size=100_000)
 
     def embed(texts: list[str]) -> Matrix:
         return np.asarray(embedder.embed(texts), dtype=np.float64)
@@ -244,7 +247,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(f"relation >= {threshold}", (relation_cv >= threshold).astype(float), relation_y)
     shift = _precise_shift(relation_cv, relation_y, 0.9)
     _report("relation", relation_cv, relation_y)
-    _report("relation (shifted)", 1 / (1 + np.exp(-(np.log(relation_cv / (1 - relation_cv)) - shift))), relation_y)
+    _report(
+        "relation (shifted)",
+        1 / (1 + np.exp(-(np.log(relation_cv / (1 - relation_cv)) - shift))),
+        relation_y,
+    )
     arrays |= _fit(relation_x, relation_y, 1.0, "relation")
     arrays["relation.b"] = arrays["relation.b"] - shift
     arrays |= {

@@ -1,0 +1,347 @@
+"""The embedded language judge on messages written for these tests (not from dev.jsonl)."""
+
+import asyncio
+import threading
+
+import pytest
+
+from detector.language import Judgement, Utterance
+from detector.language.embedded import EmbeddedJudge
+from escalator_schemas.classification import Area, Topic, Urgency
+from escalator_schemas.config import TriggerCondition
+
+
+@pytest.fixture(scope="session")
+def judge() -> EmbeddedJudge:
+    """One judge (and one loaded model) for the whole session; no rate limit, so every open
+    decision reaches the model as it would under normal load."""
+    return EmbeddedJudge(model_time_share=None)
+
+
+def one(judge: EmbeddedJudge, text: str, **context: object) -> Judgement:
+    return judge.judge_sync([Utterance(text=text, **context)])[0]  # type: ignore[arg-type]
+
+
+ANGRY = [
+    "This is the second kettle that leaks. Completely useless, I'm furious.",
+    "¡Es una vergüenza! Llevo dos semanas esperando y nadie me contesta.",
+    "Das ist eine Frechheit, das Sofa ist schon wieder kaputt angekommen!",
+    "C'est inadmissible, personne ne répond à mes mails depuis dix jours.",
+    "Que absurdo, paguei o frete expresso e até agora nada!",
+]
+
+
+@pytest.mark.parametrize("text", ANGRY)
+def test_anger_in_five_languages(judge: EmbeddedJudge, text: str) -> None:
+    judgement = one(judge, text)
+    assert judgement.anger.present, judgement
+    assert not judgement.urgency.present
+
+
+CALM = [
+    "Do the wool socks come in a size 44?",
+    "¿Cuánto tarda el envío a Sevilla?",
+    "Kann ich die Lieferadresse noch ändern?",
+    "Est-ce que la lampe existe en blanc ?",
+    "Vocês entregam em Curitiba?",
+    "Thanks, that solved it!",
+]
+
+
+@pytest.mark.parametrize("text", CALM)
+def test_calm_questions_are_neither_angry_nor_urgent(judge: EmbeddedJudge, text: str) -> None:
+    judgement = one(judge, text)
+    assert not judgement.anger.present, judgement
+    assert not judgement.urgency.present, judgement
+    assert not judgement.legal_threat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wonderful, another copy-paste reply. So helpful 🙄",
+        "wow. the 'premium' strap snapped on day two 🤬",
+        "Thanks for nothing, seriously.",
+    ],
+)
+def test_sarcasm_and_angry_emojis(judge: EmbeddedJudge, text: str) -> None:
+    assert one(judge, text).anger.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "THE RUG IS GORGEOUS!!! I LOVE IT SO MUCH!!!",
+        "YES!!! IT CAME A DAY EARLY 😍😍",
+    ],
+)
+def test_all_caps_excitement_is_not_anger(judge: EmbeddedJudge, text: str) -> None:
+    assert not one(judge, text).anger.present
+
+
+def test_mild_disappointment_that_the_customer_accepts_is_not_anger(judge: EmbeddedJudge) -> None:
+    text = "Shame the teal one sold out, a little disappointing. I'll take the grey then, thanks!"
+    assert not one(judge, text).anger.present
+
+
+def test_shouting_about_a_problem_is_anger(judge: EmbeddedJudge) -> None:
+    assert one(
+        judge, "WHY DID YOU CHARGE ME TWICE AND CANCEL MY ORDER??? UNBELIEVABLE"
+    ).anger.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our dog's seizure medication didn't come and he needs it tonight. Can you help?",
+        "I need the tuxedo by Friday morning for my brother's wedding, is express possible?",
+        "Necesito el cargador antes de mañana, tengo un vuelo a las 7.",
+    ],
+)
+def test_polite_urgency_without_anger(judge: EmbeddedJudge, text: str) -> None:
+    judgement = one(judge, text)
+    assert judgement.urgency.present, judgement
+    assert not judgement.anger.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The tracking said today, now it says tomorrow, no worries at all.",
+        "We're planning our wedding registry for next year, can we add the cookware set?",
+        "Please close my account, effective immediately. Thank you.",
+    ],
+)
+def test_time_and_event_words_alone_are_not_urgency(judge: EmbeddedJudge, text: str) -> None:
+    assert not one(judge, text).urgency.present
+
+
+def test_anger_with_an_urgent_demand(judge: EmbeddedJudge) -> None:
+    judgement = one(
+        judge, "Ridiculous. The party is TOMORROW and you sent the wrong balloons. Fix it NOW!"
+    )
+    assert judgement.anger.present
+    assert judgement.urgency.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If the deposit isn't back by Friday I'm taking you to small claims court.",
+        "I've opened a dispute with PayPal for the missing jacket.",
+        "Ich schalte jetzt meinen Anwalt ein.",
+        "Vou registrar uma reclamação no Procon.",
+        "I'll report your shop to the Better Business Bureau.",
+    ],
+)
+def test_legal_threats(judge: EmbeddedJudge, text: str) -> None:
+    assert one(judge, text).legal_threat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My cousin is a lawyer and loves fountain pens, any ideas?",
+        "Can I pay through PayPal or my bank?",
+        "Do you sell legal-size envelopes?",
+    ],
+)
+def test_legal_words_in_passing_are_not_threats(judge: EmbeddedJudge, text: str) -> None:
+    assert not one(judge, text).legal_threat
+
+
+def test_repeated_complaint_across_earlier_messages(judge: EmbeddedJudge) -> None:
+    condition = TriggerCondition(
+        label="Repeat complaint", description="Escalate when the customer complains repeatedly."
+    )
+    earlier = ("The blender lid was cracked on arrival.", "Any news about the cracked lid?")
+    judgement = one(
+        judge,
+        "It's been 12 days and I'm asking again about the cracked lid, nothing has happened.",
+        earlier=earlier,
+        conditions=(condition,),
+    )
+    assert judgement.conditions[0].matched
+    assert judgement.conditions[0].urgency is Urgency.HIGH
+    first_time = one(judge, "The blender lid was cracked on arrival.", conditions=(condition,))
+    assert not first_time.conditions[0].matched
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text", "real"),
+    [
+        ("manager", "Put me through to a manager, please.", True),
+        ("supervisor", "Ich möchte mit einem Supervisor sprechen.", True),
+        ("refund", "I'd rather have a refund than a replacement.", True),
+        ("speak to a person", "Can I speak to a person about my order?", True),
+        ("manager", "We need name tags for our 12 floor managers.", False),
+        ("lawyer", "Gift ideas for my niece, who just qualified as a lawyer?", False),
+        ("supervisor", "Do you print 'SUPERVISOR' on safety helmets?", False),
+        ("refund", "Got the refund this morning, thank you!", False),
+    ],
+)
+def test_keyword_intent_real_or_incidental(
+    judge: EmbeddedJudge, keyword: str, text: str, real: bool
+) -> None:
+    intent = one(judge, text, keywords=(keyword,)).keyword_intent
+    assert (intent >= 0.5) is real, intent
+
+
+def test_keyword_intent_is_one_without_keywords(judge: EmbeddedJudge) -> None:
+    assert one(judge, "Where is my parcel?").keyword_intent == 1.0
+
+
+BULK = TriggerCondition(
+    label="Bulk order",
+    description="Escalate when a customer wants to buy more than 100 units or resell our goods.",
+)
+BIG_CART = TriggerCondition(
+    label="Big cart", description="Escalate when the customer mentions a cart worth over $2,000."
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "text", "matched"),
+    [
+        (BULK, "Could I get 3 bath towels in white?", False),
+        (BULK, "We'd like 250 towels for our hotel every month.", True),
+        (BULK, "I run a shop in Porto and would like to resell your towels.", True),
+        (BIG_CART, "My cart is about $3,150 with the dining table, is assembly included?", True),
+        (BIG_CART, "My cart is $85, do I get free shipping?", False),
+    ],
+)
+def test_number_aware_conditions(
+    judge: EmbeddedJudge, condition: TriggerCondition, text: str, matched: bool
+) -> None:
+    match = one(judge, text, conditions=(condition,)).conditions[0]
+    assert match.matched is matched, match
+    assert match.label == condition.label
+
+
+def test_condition_urgency_follows_its_concept(judge: EmbeddedJudge) -> None:
+    conditions = (
+        TriggerCondition(label="Legal", description="Escalate when the customer threatens to sue."),
+        TriggerCondition(
+            label="Safety", description="Escalate when a product causes a burn or a fire."
+        ),
+    )
+    legal, safety = one(
+        judge,
+        "The toaster caught fire in my kitchen. I'm calling my lawyer.",
+        conditions=conditions,
+    ).conditions
+    assert (legal.matched, legal.urgency) == (True, Urgency.CRITICAL)
+    assert (safety.matched, safety.urgency) == (True, Urgency.HIGH)
+
+
+def test_a_hazard_asked_about_is_not_a_hazard_reported(judge: EmbeddedJudge) -> None:
+    condition = TriggerCondition(
+        label="Safety", description="Escalate when a product causes a burn, fire or smoke."
+    )
+    match = one(judge, "Does the fire pit come with a lid?", conditions=(condition,)).conditions[0]
+    assert not match.matched
+
+
+@pytest.mark.parametrize(
+    ("text", "earlier", "topic", "area"),
+    [
+        ("Where is my parcel? Tracking hasn't moved in 4 days.", (), Topic.SHIPPING, Area.DELIVERY),
+        ("I was charged twice for the same invoice.", (), Topic.BILLING, Area.PAYMENT),
+        ("I can't log in, it says my password is wrong.", (), Topic.ACCOUNT, Area.ACCOUNT),
+        (
+            "I want my money back, please refund it.",
+            ("The mixer stopped working.",),
+            Topic.REFUND,
+            Area.PAYMENT,
+        ),
+    ],
+)
+def test_topic_and_area(
+    judge: EmbeddedJudge, text: str, earlier: tuple[str, ...], topic: Topic, area: Area
+) -> None:
+    judgement = one(judge, text, earlier=earlier)
+    assert (judgement.topic, judgement.area) == (topic, area)
+
+
+def test_batches_judge_each_utterance_in_order(judge: EmbeddedJudge) -> None:
+    texts = ["Thanks!", "This is a scam, you useless lot 😡", "Do you ship to Malta?"]
+    judged = judge.judge_sync([Utterance(text=t) for t in texts])
+    assert [j.anger.present for j in judged] == [False, True, False]
+
+
+async def test_the_model_runs_off_the_event_loop(judge: EmbeddedJudge) -> None:
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    original = judge.embedder.embed
+
+    def spy(texts: list[str]) -> object:
+        seen.append(threading.get_ident())
+        return original(texts)
+
+    judge.embedder.embed = spy  # type: ignore[method-assign,assignment]
+    try:
+        ticks = 0
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        beating = asyncio.create_task(heartbeat())
+        # An uncertain message (a sign of trouble, no clear anger) goes to the model.
+        await judge.judge([Utterance(text="Hmm, the zip broke again after two days.")])
+        beating.cancel()
+    finally:
+        del judge.embedder.embed
+    assert seen, "the model was not consulted"
+    assert all(thread != loop_thread for thread in seen)
+    assert ticks > 0
+
+
+def test_a_spent_budget_leaves_open_calls_to_the_cues() -> None:
+    judge = EmbeddedJudge(model_time_share=1e-6, model_burst_s=0.05)
+    texts = [f"Hmm, the zip broke again after {n} days." for n in range(2, 40)]
+    judged = judge.judge_sync([Utterance(text=t) for t in texts])
+    assert sum(j.used_model for j in judged) <= 3
+    assert judge.skipped > 0
+    assert any("budget" in note for j in judged for note in j.notes)
+
+
+# "Hello, where is my order?" in Chinese: a language the cues do not cover.
+CHINESE = "\u4f60\u597d\uff0c\u6211\u7684\u8ba2\u5355\u5462\uff1f"
+
+
+@pytest.mark.parametrize("text", ["", "😡", "a" * 16_000, CHINESE, "1 2 3 $4 €5"])
+def test_odd_inputs_are_judged_without_failing(judge: EmbeddedJudge, text: str) -> None:
+    degenerate = (
+        TriggerCondition(label="Only a verb", description="Escalate"),
+        TriggerCondition(label="Only a number", description="100"),
+    )
+    judgement = one(judge, text, conditions=degenerate)
+    assert [match.matched for match in judgement.conditions] == [False, False]
+    assert 0.0 <= judgement.anger.score <= 1.0
+    assert 0.0 <= judgement.urgency.score <= 1.0
+
+
+def test_cues_alone_never_touch_the_model() -> None:
+    judge = EmbeddedJudge(use_model=False)
+    judged = judge.judge_sync([Utterance(text="Hmm, the zip broke again after two days.")])
+    assert not judged[0].used_model
+
+
+def test_a_failing_model_leaves_the_decision_to_the_cues(judge: EmbeddedJudge) -> None:
+    class BrokenEmbedder:
+        def embed(self, texts: object) -> object:
+            raise RuntimeError("model file unreadable")
+
+    broken = EmbeddedJudge(embedder=BrokenEmbedder(), model_time_share=None)  # type: ignore[arg-type]
+    clear, open_ = broken.judge_sync(
+        [
+            Utterance(text="Fix it TODAY, this is useless!!"),  # evident from the cues alone
+            Utterance(text="Hmm, the zip broke again after two days."),  # needs the model
+        ]
+    )
+    assert clear.anger.present
+    assert not open_.used_model
+    assert any("model failed" in note for note in open_.notes)

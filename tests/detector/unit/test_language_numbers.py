@@ -1,0 +1,73 @@
+"""Amounts, quantities and limits: what similarity cannot compare."""
+
+import pytest
+
+from detector.language.conditions import _clauses
+from detector.language.lexicon import fold
+from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("about $3,400 in total", Quantity(3400, Kind.MONEY)),
+        ("um carrinho de R$ 2.500,00", Quantity(2500, Kind.MONEY)),
+        ("a €1.2k basket", Quantity(1200, Kind.MONEY)),
+        ("1500 euros", Quantity(1500, Kind.MONEY)),
+        ("we need 350 tote bags", Quantity(350, Kind.COUNT)),
+        ("it's been two weeks", Quantity(14, Kind.DAYS)),
+        ("in 3 hours", Quantity(3 / 24, Kind.DAYS)),
+        ("hundreds of mugs", Quantity(200, Kind.COUNT)),
+    ],
+)
+def test_quantities(text: str, expected: Quantity) -> None:
+    assert expected in quantities(fold(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["order #55120", "size 9.5 and 52 cm", "back in 2027", "pedido 88412"],
+)
+def test_references_and_measures_are_not_counts(text: str) -> None:
+    assert not [q for q in quantities(fold(text)) if q.kind is Kind.COUNT]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("more than 100 units", Limit(">", 100, Kind.COUNT)),
+        ("a cart worth over $2,000", Limit(">", 2000, Kind.MONEY)),
+        ("at least 50 items", Limit(">=", 50, Kind.COUNT)),
+        ("10+ days late", Limit(">=", 10, Kind.DAYS)),
+        ("mehr als 20 Stück", Limit(">", 20, Kind.COUNT)),
+        ("pedidos de más de 500 €", Limit(">", 500, Kind.MONEY)),
+    ],
+)
+def test_limits(condition: str, expected: Limit) -> None:
+    assert limits(fold(condition)) == [expected]
+
+
+def test_limits_compare_only_their_kind() -> None:
+    limit = Limit(">", 100, Kind.COUNT)
+    assert limit.holds(Quantity(500, Kind.COUNT))
+    assert not limit.holds(Quantity(4, Kind.COUNT))
+    assert not limit.holds(Quantity(500, Kind.MONEY))
+
+
+@pytest.mark.parametrize(
+    ("description", "clauses"),
+    [
+        (
+            "Escalate when user expresses anger, repeated complaint, or asks immediate human "
+            "intervention.",
+            ["expresses anger", "repeated complaint", "asks immediate human intervention"],
+        ),
+        (
+            "Escalate when the customer mentions an order or cart worth more than $2,000.",
+            ["mentions an order or cart worth more than $2,000"],
+        ),
+        ("Eskalieren, wenn der Kunde mit einem Anwalt droht.", ["mit einem Anwalt droht"]),
+    ],
+)
+def test_conditions_split_into_clauses(description: str, clauses: list[str]) -> None:
+    assert _clauses(description) == clauses
