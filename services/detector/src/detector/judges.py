@@ -13,7 +13,9 @@ from detector.settings import DetectorSettings
 async def build_judge(settings: DetectorSettings) -> AsyncIterator[LanguageJudge]:
     from detector.language.embedded import EmbeddedJudge
 
-    embedded = EmbeddedJudge(model_time_share=settings.judge_model_time_share)
+    embedded = EmbeddedJudge(
+        use_model=settings.judge_use_model, model_time_share=settings.judge_model_time_share
+    )
     await asyncio.to_thread(embedded.warm_up)
     if settings.llm_base_url is None:
         yield embedded

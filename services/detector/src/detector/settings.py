@@ -14,6 +14,11 @@ class DetectorSettings(ServiceSettings):
     state_retention_days: int = Field(
         default=30, ge=1, description="Conversation state untouched this long is forgotten."
     )
+    judge_use_model: bool = Field(
+        default=True,
+        description="Consult the embedding model where the lexical cues leave a decision open;"
+        " off, the cues decide alone (fastest).",
+    )
     judge_model_time_share: float | None = Field(
         default=0.5,
         gt=0,
