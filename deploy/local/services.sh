@@ -17,7 +17,7 @@ SERVICES=(
   "notifier:notifier.main:${NOTIFIER_PORT:-8003}"
   "webhook-dispatcher:webhook_dispatcher.main:${WEBHOOK_DISPATCHER_PORT:-8004}"
 )
-EXTRA=("demo-agent:deploy/local/demo_agent.py:")
+EXTRA=("mail-sink:deploy/local/mail_sink.py:" "demo-agent:deploy/local/demo_agent.py:")
 
 say() { printf '%s\n' "$*" >&2; }
 
