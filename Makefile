@@ -40,10 +40,13 @@ run: infra ## Start the whole stack in the background and print where to look
 	$(LOCAL)/services.sh start
 	echo
 	echo "Escalator is running."
+	echo "  Workspace       http://127.0.0.1:8000/queue   (sign in: alice / demo / admin)"
+	echo "  Settings        http://127.0.0.1:8000/settings?agent=support-bot   (preview chat: /preview)"
 	echo "  Queue API       http://127.0.0.1:8000/api/v1/escalations   (OpenAPI: /docs)"
 	echo "  Health          http://127.0.0.1:800{0..4}/readyz           (metrics: /metrics)"
 	echo "  Kafka           $$KAFKA_BOOTSTRAP_SERVERS"
 	echo "  PostgreSQL      $$DATABASE_URL"
+	echo "  Emails          .run/mail/"
 	echo "  Logs            .run/logs/"
 	echo "  Token           make token SUB=alice ROLE=admin TENANT=demo"
 	echo '  Try             curl -s -H "Authorization: Bearer $$(make -s token)" http://127.0.0.1:8000/api/v1/escalations'
@@ -66,8 +69,12 @@ status: ## Which services are ready
 token: ## Print a bearer token: make token SUB=alice ROLE=admin TENANT=acme
 	@$(RUN) --quiet python -m queue_api.tokens --sub "$(SUB)" --role "$(ROLE)" --tenant "$(TENANT)"
 
+.PHONY: browser
+browser: ## Install Debian's Chromium for the browser tests (idempotent)
+	@$(LOCAL)/chromium.sh >/dev/null
+
 .PHONY: test
-test: install ## Install what is needed, start Kafka and PostgreSQL, run the whole suite
+test: install browser ## Install what is needed, start Kafka and PostgreSQL, run the whole suite
 	@$(RUN) python -m escalator_schemas.publish --check
 	$(RUN) pytest -q
 

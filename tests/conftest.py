@@ -20,7 +20,14 @@ def kafka_bootstrap() -> Iterator[str]:
         yield address
 
 
-SERVICES = ("detector", "router", "queue-api", "notifier", "webhook-dispatcher")
+SERVICES = (
+    "detector",
+    "router",
+    "queue-api",
+    "queue-api-preview",
+    "notifier",
+    "webhook-dispatcher",
+)
 
 
 @pytest.fixture(scope="session")

@@ -74,7 +74,9 @@ async def test_keyword_message_reaches_the_queue_and_poison_goes_to_dlq(
 
             items = await eventually(queued)
             detail = (await client.get(f"/api/v1/escalations/{items[0]['escalation_id']}")).json()
-        dead = await dead_letters.wait_for(2)
+        dead = await dead_letters.wait_for_matching(
+            lambda r: r.key == conversation.encode(), count=2
+        )
 
     assert len(items) == 1
     escalation = items[0]

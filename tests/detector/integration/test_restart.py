@@ -2,6 +2,7 @@
 broker and database: no lost turn, no double escalation, resume after a handoff."""
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -122,5 +123,5 @@ async def test_state_survives_kill_and_restart(kafka: str, database: str, unique
             detector.stop()
 
 
-async def _equals(probe, expected: int) -> bool:  # type: ignore[no-untyped-def]
+async def _equals(probe: Callable[[], Awaitable[int | None]], expected: int) -> bool:
     return await probe() == expected

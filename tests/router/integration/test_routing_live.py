@@ -184,7 +184,8 @@ async def test_workloads_capacity_idle_and_stable_replays(
 
         poison = b'{"event_type": "escalation.claimed", "supervisor_id": 7}'
         await scene.send(topics.ESCALATIONS_LIFECYCLE, poison, key=f"c-{unique}-poison")
-        dead = await dead_letters.wait_for(1)
+        poison_key = f"c-{unique}-poison".encode()
+        dead = await dead_letters.wait_for_matching(lambda r: r.key == poison_key, count=1)
         loads = {sid: await scene.load(sid) for sid in ("ann", "ben", "cat")}
 
     assert [m["supervisor_id"] for m in first_routed["matched_supervisors"]] == ["ann", "ben"]

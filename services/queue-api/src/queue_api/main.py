@@ -6,7 +6,18 @@ from fastapi import FastAPI
 from escalator_runtime import config_store
 from escalator_runtime.db import apply_migrations
 from escalator_runtime.service import ServiceContext, create_service_app, run
-from queue_api import api, config_api, errors, handlers, openapi, problems, stream, webhooks_api
+from queue_api import (
+    api,
+    config_api,
+    errors,
+    handlers,
+    openapi,
+    preview_api,
+    problems,
+    stream,
+    web_app,
+    webhooks_api,
+)
 from queue_api.auth import TokenVerifier
 from queue_api.hub import StreamHub
 from queue_api.outbox import OutboxRelay, kafka_publisher
@@ -32,6 +43,8 @@ def create_app(settings: QueueApiSettings | None = None) -> FastAPI:
         await config_store.migrate(context.pool)
         await apply_migrations(context.pool, "queue-api", "queue_api.migrations")
         handlers.register(context.broker, context, settings.sla_seconds_override)
+        # Issue 6: the preview chat's chat.handoffs consumer (preview conversations only).
+        preview_api.register(context, settings.preview_handoff_retention_days)
         cleanup = context.cleanup
 
         if settings.summary_llm_base_url:
@@ -86,6 +99,9 @@ def create_app(settings: QueueApiSettings | None = None) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(config_api.router)
     app.include_router(webhooks_api.router)
+    # Issue 6: the workspace in the browser (pages, /ui assets, sign-in) and the preview chat.
+    app.include_router(preview_api.router)
+    web_app.install(app, settings)
     openapi.complete_openapi(app)
     return create_service_app("queue-api", settings, setup, app=app)
 

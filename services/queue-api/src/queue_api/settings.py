@@ -70,7 +70,8 @@ class QueueApiSettings(ServiceSettings):
         "openid-configuration. Unset: the local sign-in form (local environment only).",
     )
     oidc_client_id: str | None = Field(
-        default=None, description="A public client registered with redirect URI <public_url>/signin."
+        default=None,
+        description="A public client registered with redirect URI <public_url>/signin.",
     )
     oidc_scope: str = "openid profile email"
     oidc_audience: str | None = Field(
@@ -78,6 +79,14 @@ class QueueApiSettings(ServiceSettings):
     )
     oidc_token: Literal["access_token", "id_token"] = Field(
         default="access_token", description="Which token of the provider's answer is the bearer."
+    )
+    oidc_connect_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Origins the browser may call besides the issuer's (e.g. a token endpoint"
+        " on another host), for the pages' Content-Security-Policy.",
+    )
+    preview_handoff_retention_days: float = Field(
+        default=7.0, gt=0, description="How long the preview chat keeps handoff messages."
     )
     dev_token_hours: float = Field(
         default=12.0, gt=0, le=168, description="Validity of the local sign-in form's tokens."
@@ -91,4 +100,10 @@ class QueueApiSettings(ServiceSettings):
             and self.jwt_secret.get_secret_value() == LOCAL_DEV_SECRET
         ):
             raise ValueError("QUEUE_API_JWT_SECRET must be set outside local development")
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> "QueueApiSettings":
+        if bool(self.oidc_issuer_url) != bool(self.oidc_client_id):
+            raise ValueError("set QUEUE_API_OIDC_ISSUER_URL and QUEUE_API_OIDC_CLIENT_ID together")
         return self
