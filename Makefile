@@ -51,15 +51,20 @@ run: infra ## Start the whole stack in the background and print where to look
 	echo "  Token           make token SUB=alice ROLE=admin TENANT=demo"
 	echo '  Try             curl -s -H "Authorization: Bearer $$(make -s token)" http://127.0.0.1:8000/api/v1/escalations'
 
+TEST_KAFKA := ESCALATOR_STATE_DIR="$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-test" \
+	KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093
+
 .PHONY: down
-down: ## Stop everything `make run` started (data is kept)
+down: ## Stop everything `make run` started, and the tests' broker (data is kept)
 	@$(LOCAL)/services.sh stop
 	$(LOCAL)/kafka.sh stop
+	$(TEST_KAFKA) $(LOCAL)/kafka.sh stop
 	$(LOCAL)/postgres.sh stop
 
 .PHONY: clean
 clean: down ## Stop everything and delete local Kafka and PostgreSQL data
-	@rm -rf "$${ESCALATOR_STATE_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator}" .run
+	@rm -rf "$${ESCALATOR_STATE_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator}" .run \
+	  "$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-test"
 
 .PHONY: status
 status: ## Which services are ready

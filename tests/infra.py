@@ -27,13 +27,26 @@ def docker_answers() -> bool:
     return result.returncode == 0
 
 
-def _local_script(script: str, variable: str) -> str:
+# Tests and benchmarks get a broker of their own, apart from the one `make run` uses, so the
+# stack a developer runs never replays test traffic (PostgreSQL is shared: every test run
+# creates a database of its own).
+TEST_KAFKA = {
+    "ESCALATOR_STATE_DIR": str(
+        Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "escalator-test"
+    ),
+    "KAFKA_PORT": "19092",
+    "KAFKA_CONTROLLER_PORT": "19093",
+}
+
+
+def _local_script(script: str, variable: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         ["bash", str(LOCAL / script), "start"],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+        env=os.environ | (env or {}),
     )
     if result.returncode != 0:
         raise RuntimeError(f"{script} start failed:\n{result.stderr[-4000:]}")
@@ -53,7 +66,7 @@ def kafka_bootstrap_servers() -> Iterator[str]:
         with KafkaContainer("apache/kafka:4.3.1").with_kraft() as container:
             yield container.get_bootstrap_server()
     else:
-        yield _local_script("kafka.sh", "KAFKA_BOOTSTRAP_SERVERS")
+        yield _local_script("kafka.sh", "KAFKA_BOOTSTRAP_SERVERS", TEST_KAFKA)
 
 
 @contextmanager

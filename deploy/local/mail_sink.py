@@ -38,7 +38,7 @@ class Mailbox:
 async def main() -> None:
     configure_logging("mail-sink")
     controller = Controller(
-        Mailbox(), hostname="127.0.0.1", port=int(os.environ.get("MAIL_SINK_PORT", "1025"))
+        Mailbox(), hostname="127.0.0.1", port=int(os.environ.get("MAIL_SINK_PORT") or 1025)
     )
     controller.start()
     stop = asyncio.Event()

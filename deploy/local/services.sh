@@ -35,7 +35,8 @@ start_one() {
   prefix=$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')
   (
     cd "$ROOT"
-    export "${prefix}_PORT=$port" LOG_JSON="${LOG_JSON:-true}"
+    [ -n "$port" ] && export "${prefix}_PORT=$port"
+    export LOG_JSON="${LOG_JSON:-true}"
     local target=(-m "$module")
     [[ $module == *.py ]] && target=("$module")
     setsid nohup uv run --frozen --no-sync python "${target[@]}" >>"$LOG_DIR/$name.log" 2>&1 &
