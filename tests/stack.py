@@ -124,7 +124,7 @@ class TopicTail:
         self,
         predicate: Callable[[ConsumerRecord[bytes, bytes]], bool],
         count: int,
-        within: float = 15.0,
+        within: float = 20.0,
     ) -> list[ConsumerRecord[bytes, bytes]]:
         """The records so far that satisfy ``predicate``, once there are ``count`` of them."""
 

@@ -11,12 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 
 from escalator_runtime.db import Pool
-from escalator_schemas import topics
 from escalator_schemas.chat import CustomerProfile, Environment, Role
 from escalator_schemas.classification import Area, Severity, Topic, TriggerKind, Urgency
 from escalator_schemas.events import (
@@ -156,55 +155,6 @@ async def receive_until(
 
 def pushes(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in messages if str(m.get("type", "")).startswith("escalation.")]
-
-
-class Tail:
-    """What is appended to a topic from the moment it was opened."""
-
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
-        self._consumer = consumer
-        self.records: list[ConsumerRecord[bytes, bytes]] = []
-
-    async def _read(self) -> None:
-        batches = await self._consumer.getmany(timeout_ms=200)
-        self.records.extend(record for batch in batches.values() for record in batch)
-
-    async def matching(
-        self,
-        predicate: Callable[[ConsumerRecord[bytes, bytes]], bool],
-        count: int,
-        within: float = 20.0,
-    ) -> list[ConsumerRecord[bytes, bytes]]:
-        """The records that satisfy ``predicate``, once there are at least ``count``."""
-
-        async def enough() -> list[ConsumerRecord[bytes, bytes]] | None:
-            await self._read()
-            found = [record for record in self.records if predicate(record)]
-            return found if len(found) >= count else None
-
-        return await eventually(enough, within=within)
-
-    async def read_for(self, seconds: float) -> None:
-        """Keep reading for ``seconds``, to show that nothing more arrives."""
-        deadline = asyncio.get_running_loop().time() + seconds
-        while asyncio.get_running_loop().time() < deadline:
-            await self._read()
-
-
-@asynccontextmanager
-async def tail(bootstrap: str, topic: str) -> AsyncIterator[Tail]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        spec = next(spec for spec in topics.ALL_TOPICS if spec.name == topic)
-        partitions = [TopicPartition(topic, p) for p in range(spec.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        for partition in partitions:
-            await consumer.position(partition)
-        yield Tail(consumer)
-    finally:
-        await consumer.stop()
 
 
 def about(escalation_id: object) -> Callable[[ConsumerRecord[bytes, bytes]], bool]:

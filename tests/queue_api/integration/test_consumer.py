@@ -9,8 +9,8 @@ from escalator_schemas.chat import Role as ChatRole
 from escalator_schemas.events import TranscriptMessage
 from queue_api.auth import Role
 from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import routed, tail
-from tests.stack import api_client, eventually, now, producer, token
+from tests.queue_api.support import routed
+from tests.stack import api_client, eventually, now, producer, tail, token
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ async def test_replays_and_poison_records_leave_one_row_per_escalation(
             return items if len(items) == 2 else None
 
         items = await eventually(both_stored)
-        dead = await dead_letters.matching(lambda record: record.value == poison, 1)
+        dead = await dead_letters.wait_for_matching(lambda record: record.value == poison, 1)
         detail = (await admin.get(f"/api/v1/escalations/{with_nul.escalation_id}")).json()
         replayed = (await admin.get(f"/api/v1/escalations/{good.escalation_id}")).json()
 

@@ -14,8 +14,8 @@ from escalator_schemas.ids import event_id_for
 from queue_api.auth import Role
 from queue_api.outbox import OutboxRecord, OutboxRelay, kafka_publisher
 from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import about, pool_of, routed, store, tail
-from tests.stack import api_client, eventually, token
+from tests.queue_api.support import about, pool_of, routed, store
+from tests.stack import api_client, eventually, tail, token
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +42,9 @@ async def test_lifecycle_events_and_resume_ai_are_published(
             assert (await client.post(path + action, json=body)).status_code == 200
         reassign = f"/api/v1/escalations/{handed_back.escalation_id}/reassign-to-ai"
         assert (await alice.post(reassign)).status_code == 200
-        handled_records = await lifecycle.matching(about(handled.escalation_id), 4)
-        handed_back_records = await lifecycle.matching(about(handed_back.escalation_id), 1)
-        resume_records = await handoffs.matching(about(handed_back.escalation_id), 1)
+        handled_records = await lifecycle.wait_for_matching(about(handled.escalation_id), 4)
+        handed_back_records = await lifecycle.wait_for_matching(about(handed_back.escalation_id), 1)
+        resume_records = await handoffs.wait_for_matching(about(handed_back.escalation_id), 1)
 
     events = [lifecycle_event_adapter.validate_json(r.value or b"") for r in handled_records]
     assert [e.event_type for e in events] == [
@@ -123,7 +123,7 @@ async def test_an_event_written_while_publishing_fails_is_delivered_later(
             assert row is not None
             assert row["attempts"] == 1
             assert "unreachable" in row["last_error"]
-            await lifecycle.read_for(1.0)
+            await lifecycle.drain(1.0)
             assert [r for r in lifecycle.records if about(event.escalation_id)(r)] == []
 
             crashing = OutboxRelay(pool, queue_settings.database_url, crash_after_ack)
@@ -131,7 +131,7 @@ async def test_an_event_written_while_publishing_fails_is_delivered_later(
                 await crashing.relay_once()
 
             await relay.start()
-            delivered = await lifecycle.matching(about(event.escalation_id), 2)
+            delivered = await lifecycle.wait_for_matching(about(event.escalation_id), 2)
     finally:
         await relay.start()
 

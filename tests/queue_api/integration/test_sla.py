@@ -25,9 +25,8 @@ from tests.queue_api.support import (
     routed,
     serve,
     store,
-    tail,
 )
-from tests.stack import api_client, demo_config, eventually, now, publish_config, token
+from tests.stack import api_client, demo_config, eventually, now, publish_config, tail, token
 
 pytestmark = pytest.mark.integration
 
@@ -69,10 +68,10 @@ async def test_an_unclaimed_escalation_is_offered_wider_once(
             await as_dave.get(f"/api/v1/escalations/{unclaimed.escalation_id}")
         ).status_code == 404
 
-        breached = await lifecycle.matching(about(unclaimed.escalation_id), 1, within=20)
+        breached = await lifecycle.wait_for_matching(about(unclaimed.escalation_id), 1, within=20)
         offered = await receive_until(websocket, lambda ms: len(pushes(ms)) >= 1)
         # Sweeps go on every 0.2 s: a second breach would show up here.
-        await lifecycle.read_for(1.5)
+        await lifecycle.drain(1.5)
         detail = (await as_dave.get(f"/api/v1/escalations/{unclaimed.escalation_id}")).json()
         other = (await as_alice.get(f"/api/v1/escalations/{claimed_in_time.escalation_id}")).json()
         taken = await as_dave.post(f"/api/v1/escalations/{unclaimed.escalation_id}/claim")
