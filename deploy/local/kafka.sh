@@ -14,6 +14,10 @@
 # Only stdout line is the bootstrap address; everything else goes to stderr.
 set -euo pipefail
 
+SCRIPT_NAME=kafka.sh
+# shellcheck source=deploy/local/common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
+
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 ASSETS=$SCRIPT_DIR/kafka
 POM=$ASSETS/pom.xml
@@ -25,8 +29,6 @@ KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 
-STATE_ROOT=${ESCALATOR_STATE_DIR:-${XDG_STATE_HOME:-${HOME:?HOME is not set}/.local/state}/escalator}
-case $STATE_ROOT in /*) ;; *) STATE_ROOT=$PWD/$STATE_ROOT ;; esac
 KDIR=$STATE_ROOT/kafka
 LIBS=$KDIR/libs
 LIBS_STAMP=$KDIR/libs.pom.sha256
@@ -38,8 +40,6 @@ PIDFILE=$KDIR/kafka.pid
 FORMAT_STAMP=$KDIR/formatted.cluster-id
 LOCKFILE=$KDIR/.lock
 
-log() { printf 'kafka.sh: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 usage() {
   sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
@@ -54,26 +54,10 @@ check_port_var() {
 
 # ---------------------------------------------------------------- prerequisites
 
-as_root() {
-  if [[ $EUID -eq 0 ]]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo -n "$@"
-  else
-    return 1
-  fi
-}
 
-apt_install() {
-  log "installing Debian package(s): $* (apt-get)"
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 ||
-    ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2; then
-    die "could not install $* (need root or passwordless sudo): apt-get install $*"
-  fi
-}
 
 ensure_java() {
-  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  command -v java >/dev/null 2>&1 || apt_install --no-install-recommends openjdk-17-jre-headless
   local spec
   spec=$(java -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2; exit}')
   if ! [[ $spec =~ ^[0-9]+$ ]] || ((spec < 17)); then
@@ -82,7 +66,7 @@ ensure_java() {
 }
 
 ensure_mvn() {
-  command -v mvn >/dev/null 2>&1 || apt_install maven
+  command -v mvn >/dev/null 2>&1 || apt_install --no-install-recommends maven
 }
 
 pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
@@ -388,19 +372,11 @@ cmd_status() {
   return 1
 }
 
-cmd_logs() {
-  local f=$LOGS/server.log
-  [[ -f $f ]] || die "no log yet at $f"
-  if [[ ${1:-} == -f ]]; then
-    exec tail -n "${LOG_LINES:-100}" -F "$f"
-  fi
-  tail -n "${LOG_LINES:-100}" "$f"
-}
 
 case ${1:-} in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
-  logs) shift; cmd_logs "$@" ;;
+  logs) shift; show_log "$LOGS/server.log" "$@" ;;
   *) usage ;;
 esac

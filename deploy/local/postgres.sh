@@ -17,14 +17,16 @@
 # Only stdout line is DATABASE_URL; everything else goes to stderr.
 set -euo pipefail
 
+SCRIPT_NAME=postgres.sh
+# shellcheck source=deploy/local/common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
+
 DB_NAME=escalator
 DB_USER=escalator
 DB_PASSWORD=escalator # local dev only
 
 PG_START_TIMEOUT=${PG_START_TIMEOUT:-60}
 
-STATE_ROOT=${ESCALATOR_STATE_DIR:-${XDG_STATE_HOME:-${HOME:?HOME is not set}/.local/state}/escalator}
-case $STATE_ROOT in /*) ;; *) STATE_ROOT=$PWD/$STATE_ROOT ;; esac
 PDIR=$STATE_ROOT/postgres
 DATA=$PDIR/data
 SOCKET_DIR=$PDIR/run
@@ -33,8 +35,6 @@ LOG_FILE=$LOG_DIR/postgres.log
 PORT_FILE=$PDIR/port
 LOCKFILE=$PDIR/.lock
 
-log() { printf 'postgres.sh: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 usage() {
   sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
@@ -60,23 +60,7 @@ as_owner() {
   fi
 }
 
-as_root() {
-  if [[ $EUID -eq 0 ]]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo -n "$@"
-  else
-    return 1
-  fi
-}
 
-apt_install() {
-  log "installing Debian package(s): $* (apt-get)"
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 ||
-    ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2; then
-    die "could not install $* (need root or passwordless sudo): apt-get install $*"
-  fi
-}
 
 ensure_owner_user() {
   [[ -n $RUN_AS ]] || return 0
@@ -360,18 +344,11 @@ cmd_status() {
   return 1
 }
 
-cmd_logs() {
-  [[ -f $LOG_FILE ]] || die "no log yet at $LOG_FILE"
-  if [[ ${1:-} == -f ]]; then
-    exec tail -n "${LOG_LINES:-100}" -F "$LOG_FILE"
-  fi
-  tail -n "${LOG_LINES:-100}" "$LOG_FILE"
-}
 
 case ${1:-} in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
-  logs) shift; cmd_logs "$@" ;;
+  logs) shift; show_log "$LOG_FILE" "$@" ;;
   *) usage ;;
 esac
