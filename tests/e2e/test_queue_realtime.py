@@ -15,8 +15,8 @@ from escalator_schemas.events import EscalationRouted
 from queue_api.auth import Role
 from queue_api.main import create_app
 from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import pushes, receive_json, receive_until, routed, serve
-from tests.stack import api_client, eventually, producer, token
+from tests.queue_api.support import pushes, receive_json, receive_until, routed
+from tests.stack import api_client, eventually, producer, serve, token
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

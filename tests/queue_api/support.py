@@ -1,16 +1,14 @@
-"""Helpers for queue-api tests: escalations as the router publishes them, the app on a real
-uvicorn server, and a WebSocket reader with deadlines."""
+"""Helpers for queue-api tests: escalations as the router publishes them, and a WebSocket
+reader with deadlines."""
 
 import asyncio
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import uvicorn
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
@@ -26,7 +24,9 @@ from escalator_schemas.events import (
 )
 from escalator_schemas.ids import escalation_id_for
 from queue_api import handlers
-from tests.stack import eventually, now
+from tests.stack import (
+    now,  # re-exported: queue tests import it from here
+)
 
 
 def routed(
@@ -102,35 +102,6 @@ async def store(
     """Store escalations the way the ``escalations.routed`` handler does."""
     async with pool_of(app).acquire() as connection, connection.transaction():
         await handlers.store_routed(connection, events, sla_override)
-
-
-@asynccontextmanager
-async def serve(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
-    """``app`` on a real uvicorn server on a free port; yields host:port. ``lifespan=False``
-    for an app whose lifespan already runs."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on" if lifespan else "off",
-        )
-    )
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if task.done():
-            task.result()
-        return server.started
-
-    await eventually(started, within=60.0, interval=0.05)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30.0)
 
 
 async def receive_json(websocket: ClientConnection, within: float = 10.0) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 
 from queue_api.auth import Role
 from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import routed, serve, store
-from tests.stack import api_client, token
+from tests.queue_api.support import routed, store
+from tests.stack import api_client, serve, token
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,6 @@ uvicorn server: whatever it generates, the API never answers 5xx.
 Path ids come from the generator and, most of the time, from a dictionary of real escalations
 (some pending, one in progress, one completed), so the actions run on rows that exist."""
 
-import asyncio
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,9 @@ from fastapi import FastAPI
 
 from queue_api.auth import Role
 from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import routed, serve, store
-from tests.stack import api_client, demo_config, publish_config, token
+from tests.fuzz import schemathesis
+from tests.queue_api.support import routed, store
+from tests.stack import api_client, demo_config, publish_config, serve, token
 
 pytestmark = pytest.mark.integration
 
@@ -59,38 +58,10 @@ async def test_schemathesis_finds_no_server_error(
         )
     )
     async with serve(queue_api, lifespan=False) as address:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "--config-file",
-            str(config),
-            "run",
-            f"http://{address}/openapi.json",
-            "--header",
-            f"Authorization: Bearer {bearer}",
-            "--include-path-regex",
-            "^/api/v1/escalations",
-            "--checks",
-            "not_a_server_error",
-            "--phases",
-            "examples,coverage,fuzzing",
-            "--seed",
-            "5",
-            "--workers",
-            "4",
-            "--request-timeout",
-            "10",
-            "--suppress-health-check",
-            "all",
-            "--no-color",
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        returncode, report = await schemathesis(
+            address, config, bearer, "^/api/v1/escalations", seed=5, workers=4, within=90
         )
-        output, _ = await asyncio.wait_for(process.communicate(), 90)
-    report = output.decode(errors="replace")
-    assert process.returncode == 0, report[-6000:]
+    assert returncode == 0, report[-6000:]
     ours = [path for path in schema["paths"] if path.startswith("/api/v1/escalations")]
     assert len(ours) == 7
     assert "Tested: 7" in report

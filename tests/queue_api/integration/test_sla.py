@@ -17,16 +17,8 @@ from queue_api import handlers
 from queue_api.auth import Role
 from queue_api.main import create_app
 from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import (
-    about,
-    pushes,
-    receive_json,
-    receive_until,
-    routed,
-    serve,
-    store,
-)
-from tests.stack import api_client, demo_config, eventually, now, publish_config, tail, token
+from tests.queue_api.support import about, pushes, receive_json, receive_until, routed, store
+from tests.stack import api_client, demo_config, eventually, now, publish_config, serve, tail, token
 
 pytestmark = pytest.mark.integration
 

@@ -12,16 +12,8 @@ from websockets.exceptions import ConnectionClosed
 from queue_api import changes
 from queue_api.auth import Role
 from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import (
-    pool_of,
-    pushes,
-    receive_json,
-    receive_until,
-    routed,
-    serve,
-    store,
-)
-from tests.stack import api_client, token
+from tests.queue_api.support import pool_of, pushes, receive_json, receive_until, routed, store
+from tests.stack import api_client, serve, token
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from websockets.asyncio.client import connect
 
 from queue_api.auth import Role
 from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import pushes, receive_json, receive_until, routed, serve, store
-from tests.stack import api_client, token
+from tests.queue_api.support import pushes, receive_json, receive_until, routed, store
+from tests.stack import api_client, serve, token
 
 pytestmark = pytest.mark.integration
 

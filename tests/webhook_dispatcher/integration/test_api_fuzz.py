@@ -1,21 +1,16 @@
 """Schemathesis (from PyPI) over queue-api's webhook operations, against a real uvicorn server
 and the dispatcher's real tables: whatever it generates, the API never answers 5xx."""
 
-import asyncio
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from escalator_runtime.config_store import new_webhook_secret
 from escalator_runtime.db import apply_migrations
 from queue_api.main import create_app as create_queue_api
 from queue_api.settings import QueueApiSettings
-from tests.stack import eventually, free_port, publish_config, running, token
+from tests.fuzz import schemathesis
+from tests.stack import publish_config, running, serve, token
 from tests.webhook_dispatcher.harness import detected, enqueue, hook, pool_of, webhooks_config
 
 pytestmark = pytest.mark.integration
@@ -41,27 +36,6 @@ values = ["{agent}"]
 """
 
 
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` (its lifespan already running) on a real uvicorn server: host:port."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if task.done():
-            task.result()
-        return server.started
-
-    await eventually(started, within=30, interval=0.05)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
-
-
 async def test_schemathesis_finds_no_server_error_in_the_webhook_api(
     kafka: str, database: str, unique: str, tmp_path: Path
 ) -> None:
@@ -83,37 +57,15 @@ async def test_schemathesis_finds_no_server_error_in_the_webhook_api(
     config.write_text(
         CONFIG.format(deliveries=", ".join(f'"{d}"' for d in deliveries), agent=agent)
     )
-    async with running(app), serving(app) as address:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "--config-file",
-            str(config),
-            "run",
-            f"http://{address}/openapi.json",
-            "--header",
-            f"Authorization: Bearer {token(settings, 'root', tenant)}",
-            "--include-path-regex",
+    async with running(app), serve(app, lifespan=False) as address:
+        returncode, report = await schemathesis(
+            address,
+            config,
+            token(settings, "root", tenant),
             "/webhooks",
-            "--checks",
-            "not_a_server_error",
-            "--phases",
-            "examples,coverage,fuzzing",
-            "--seed",
-            "8",
-            "--workers",
-            "2",
-            "--request-timeout",
-            "10",
-            "--suppress-health-check",
-            "all",
-            "--no-color",
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            seed=8,
+            workers=2,
+            within=240,
         )
-        output, _ = await asyncio.wait_for(process.communicate(), 240)
-    report = output.decode(errors="replace")
-    assert process.returncode == 0, report[-6000:]
+    assert returncode == 0, report[-6000:]
     assert "Tested: 5" in report
