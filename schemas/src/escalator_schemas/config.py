@@ -100,6 +100,29 @@ class Supervisor(BaseModel):
     areas: list[Area] = Field(default_factory=list)
     max_concurrent: int = Field(default=5, ge=1, le=100)
 
+    def scope_reasons(self, category: str, topic: str, area: str) -> list[str] | None:
+        """Why this supervisor's scopes cover an escalation of ``category``, ``topic`` and
+        ``area`` (one phrase per scope, e.g. 'topic refund'), or None when they do not.
+
+        Each non-empty scope list must contain the escalation's value; an empty one matches
+        all. Whether the supervisor is active is the caller's concern. Shared here because
+        the router routes by it and queue-api's tuning report checks notification gaps by it.
+        """
+        reasons: list[str] = []
+        scopes: tuple[tuple[str, list[str], str], ...] = (
+            ("category", self.categories, category),
+            ("topic", [str(value) for value in self.topics], topic),
+            ("area", [str(value) for value in self.areas], area),
+        )
+        for scope, allowed, value in scopes:
+            if not allowed:
+                reasons.append(f"any {scope}")
+            elif value in allowed:
+                reasons.append(f"{scope} {value}")
+            else:
+                return None
+        return reasons
+
 
 class WebhookSubscription(BaseModel):
     """An integrator's endpoint for signed escalation events (Standard Webhooks)."""

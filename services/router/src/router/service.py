@@ -21,20 +21,7 @@ def match_reasons(supervisor: Supervisor, escalation: EscalationFacts) -> list[s
     """
     if not supervisor.active:
         return None
-    reasons: list[str] = []
-    scopes: tuple[tuple[str, list[str], str], ...] = (
-        ("category", supervisor.categories, escalation.category),
-        ("topic", [str(topic) for topic in supervisor.topics], escalation.topic),
-        ("area", [str(area) for area in supervisor.areas], escalation.area),
-    )
-    for scope, allowed, value in scopes:
-        if not allowed:
-            reasons.append(f"any {scope}")
-        elif value in allowed:
-            reasons.append(f"{scope} {value}")
-        else:
-            return None
-    return reasons
+    return supervisor.scope_reasons(escalation.category, escalation.topic, escalation.area)
 
 
 def matching(
