@@ -102,6 +102,17 @@ _CLARIFICATION = re.compile(
 )
 
 
+# A word every pattern above contains: most AI messages have none, and this literal search
+# costs a tenth of the patterns'.
+_CLARIFICATION_WORDS = re.compile(
+    "clarif|rephras|mean|say that|specific|detail|understand|follow|get your|get what|get that"
+    "|aclar|reformul|explic|entend|präzis|genauer|umformul|erklär|verstanden|meinen|précis"
+    "|compr|dire|dizer"
+)
+
+
 def asks_for_clarification(ai_text: str) -> bool:
     """Whether an AI message asks the customer to rephrase or clarify what they said."""
+    if _CLARIFICATION_WORDS.search(ai_text.lower()) is None:
+        return False
     return _CLARIFICATION.search(ai_text) is not None

@@ -1,27 +1,13 @@
 """Turns a decision into the events the rest of the system consumes."""
 
 from datetime import datetime
-from enum import StrEnum
-from typing import TypeVar
 
 from detector.policy import Decision
 from detector.state import ConversationKey, ConversationState
 from escalator_schemas.chat import Environment
-from escalator_schemas.classification import Area, Topic
 from escalator_schemas.config import AgentConfigVersion
 from escalator_schemas.events import EscalationDetected, HandoffCommand
 from escalator_schemas.ids import escalation_id_for, event_id_for
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _member(enum: type[E], value: str | None, default: E) -> E:
-    if value is None:
-        return default
-    try:
-        return enum(value)
-    except ValueError:
-        return default
 
 
 def detected_event(
@@ -31,7 +17,6 @@ def detected_event(
     config: AgentConfigVersion,
     occurred_at: datetime,
 ) -> EscalationDetected:
-    """The chat backend's ``metadata`` topic and area hints win over what the judge read."""
     escalation_id = escalation_id_for(
         key.tenant_id,
         key.agent_id,
@@ -54,11 +39,11 @@ def detected_event(
         urgency=decision.urgency,
         severity=decision.urgency.severity,
         category=decision.category,
-        topic=_member(Topic, state.topic_hint or state.topic, Topic.OTHER),
-        area=_member(Area, state.area_hint or state.area, Area.OTHER),
+        topic=state.topic,
+        area=state.area,
         trigger_message_id=decision.trigger_message_id,
         customer=state.customer,
-        transcript=list(state.transcript),
+        transcript=state.transcript_messages(),
         turn_count=state.total_turns,
         config_version=config.version,
     )

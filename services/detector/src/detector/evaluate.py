@@ -10,18 +10,16 @@ import argparse
 import asyncio
 import json
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from detector.engine import Inbound, evaluate_batch
 from detector.judges import build_judge
 from detector.language import LanguageJudge
+from detector.replay import Conversation, replay
 from detector.settings import DetectorSettings
-from detector.state import ConversationKey, ConversationState
 from escalator_schemas.chat import ChatMessage
 from escalator_schemas.config import (
     DEFAULT_KEYWORDS,
@@ -98,18 +96,10 @@ async def decide(
 ) -> tuple[list[Verdict], float, int, int]:
     """Run every case through the engine in one batch; returns verdicts, seconds, messages
     judged, and messages for which the judge consulted its model."""
-    inbound = [Inbound(m, c.config) for c in cases for m in c.messages]
-    states = {ConversationKey.of(item.message): ConversationState() for item in inbound}
-    started = time.perf_counter()
-    outcome = await evaluate_batch(inbound, states, judge)
-    elapsed = time.perf_counter() - started
-    first: dict[str, EscalationDetected] = {}
-    for event in outcome.detected:
-        first.setdefault(event.conversation_id, event)
+    done = await replay([Conversation(c.messages, c.config) for c in cases], judge)
     verdicts = []
-    for case in cases:
-        detected = first.get(case.id)
-        state = states[ConversationKey.of(case.messages[0])]
+    for case, replayed in zip(cases, done.conversations, strict=True):
+        detected, state = replayed.detected, replayed.state
         verdicts.append(
             Verdict(
                 case,
@@ -119,7 +109,7 @@ async def decide(
                 state.area_hint or state.area or "other",
             )
         )
-    return verdicts, elapsed, outcome.judged, outcome.judged_with_model
+    return verdicts, done.seconds, done.judged, done.judged_with_model
 
 
 def _ratio(part: int, whole: int) -> str:

@@ -237,10 +237,8 @@ def observe(
                 if config.idle_timeout_seconds and not state.paused
                 else None
             )
-        if judgement is not None:
-            state.topic, state.area = judgement.topic.value, judgement.area.value
-            if config.enabled and not state.paused:
-                fired = customer_triggers(keywords, config, judgement)
+        if judgement is not None and config.enabled and not state.paused:
+            fired = customer_triggers(keywords, config, judgement)
     else:
         state.waiting_message_id, state.idle_deadline = None, None
         if message.role is Role.AI and not state.paused:
@@ -281,8 +279,10 @@ def idle_decision(state: ConversationState, now: datetime) -> Decision | None:
         return None
     if now < state.idle_deadline:
         return None
-    waiting = next((m for m in state.transcript if m.message_id == state.waiting_message_id), None)
-    waited = now - waiting.sent_at if waiting else timedelta(0)
+    waiting = next(
+        (m for m in state.transcript if m["message_id"] == state.waiting_message_id), None
+    )
+    waited = now - datetime.fromisoformat(waiting["sent_at"]) if waiting else timedelta(0)
     minutes = max(1, round(waited.total_seconds() / 60))
     decision = Decision(
         trigger=Trigger(

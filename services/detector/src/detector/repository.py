@@ -3,6 +3,8 @@
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import orjson
+
 from detector.state import ConversationKey, ConversationState
 from escalator_runtime.db import Connection
 
@@ -45,7 +47,7 @@ async def lock_states(
     states = {
         ConversationKey(
             r["tenant_id"], r["agent_id"], r["environment"], r["conversation_id"]
-        ): ConversationState.from_json(r["state"])
+        ): ConversationState.from_json(orjson.loads(r["state"]))
         for r in rows
     }
     return {key: states.get(key) or ConversationState() for key in ordered}
@@ -63,14 +65,14 @@ async def save_states(
             (tenant_id, agent_id, environment, conversation_id, state, idle_deadline, updated_at)
         SELECT k.tenant_id, k.agent_id, k.environment, k.conversation_id, k.state,
                k.idle_deadline, now()
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[],
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
                     $6::timestamptz[])
              AS k(tenant_id, agent_id, environment, conversation_id, state, idle_deadline)
         ON CONFLICT (tenant_id, agent_id, environment, conversation_id) DO UPDATE
         SET state = EXCLUDED.state, idle_deadline = EXCLUDED.idle_deadline, updated_at = now()
         """,
         *_columns(keys),
-        [states[k].to_json() for k in keys],
+        [orjson.dumps(states[k].to_json()) for k in keys],
         [states[k].idle_deadline for k in keys],
     )
 
@@ -95,7 +97,7 @@ async def lock_idle(
     return {
         ConversationKey(
             r["tenant_id"], r["agent_id"], r["environment"], r["conversation_id"]
-        ): ConversationState.from_json(r["state"])
+        ): ConversationState.from_json(orjson.loads(r["state"]))
         for r in rows
     }
 

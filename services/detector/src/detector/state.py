@@ -2,10 +2,13 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from uuid import UUID
 
+from detector.language.topics import topic_and_area
 from escalator_schemas.chat import ChatMessage, CustomerProfile
+from escalator_schemas.classification import Area, Topic
 from escalator_schemas.events import TranscriptMessage
 
 TRANSCRIPT_LENGTH = 20
@@ -13,6 +16,17 @@ TRANSCRIPT_LENGTH = 20
 TRANSCRIPT_TEXT_CHARS = 2_000
 RECENT_IDS = 64
 """Message ids remembered to ignore redeliveries."""
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _member(enum: type[E], value: str | None) -> E | None:
+    """The hint as a member of ``enum``; None when absent or not one of its values."""
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +60,15 @@ class ConversationState:
     waiting_message_id: str | None = None
     """The oldest customer message nobody has replied to yet (for the idle timeout)."""
     idle_deadline: datetime | None = None
-    topic: str | None = None
-    area: str | None = None
     topic_hint: str | None = None
-    """The chat backend's ``metadata.topic``: it wins over what the judge read."""
+    """The chat backend's ``metadata.topic``: it wins over what the customer's words say."""
     area_hint: str | None = None
     customer: CustomerProfile | None = None
     """The latest profile snapshot the chat backend sent."""
     recent_ids: list[str] = field(default_factory=list)
-    transcript: list[TranscriptMessage] = field(default_factory=list)
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    """The recent messages as ``TranscriptMessage`` JSON: saved after every batch but read
+    only when an escalation is built, so they stay plain data until then."""
 
     def seen(self, message_id: str) -> bool:
         return message_id in self.recent_ids
@@ -69,20 +83,35 @@ class ConversationState:
         self.recent_ids.append(message.message_id)
         del self.recent_ids[:-RECENT_IDS]
         self.transcript.append(
-            TranscriptMessage(
-                message_id=message.message_id,
-                role=message.role,
-                text=message.text[:TRANSCRIPT_TEXT_CHARS],
-                sent_at=message.sent_at,
-                ai_confidence=message.ai_confidence,
-            )
+            {
+                "message_id": message.message_id,
+                "role": message.role.value,
+                "text": message.text[:TRANSCRIPT_TEXT_CHARS],
+                "sent_at": message.sent_at.isoformat(),
+                "ai_confidence": message.ai_confidence,
+            }
         )
         del self.transcript[:-TRANSCRIPT_LENGTH]
 
     def customer_texts(self, limit: int = 5) -> tuple[str, ...]:
         """The last customer messages, oldest first."""
-        texts = [m.text for m in self.transcript if m.role == "customer"]
+        texts = [m["text"] for m in self.transcript if m["role"] == "customer"]
         return tuple(texts[-limit:])
+
+    @property
+    def topic(self) -> Topic:
+        """What the conversation is about: the chat backend's hint, else the customer's words
+        (read only when asked, i.e. when an escalation is built)."""
+        hinted = _member(Topic, self.topic_hint)
+        return hinted or topic_and_area(self.customer_texts(6))[0]
+
+    @property
+    def area(self) -> Area:
+        hinted = _member(Area, self.area_hint)
+        return hinted or topic_and_area(self.customer_texts(6))[1]
+
+    def transcript_messages(self) -> list[TranscriptMessage]:
+        return [TranscriptMessage.model_validate(m) for m in self.transcript]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,13 +123,11 @@ class ConversationState:
             "escalation_id": str(self.escalation_id) if self.escalation_id else None,
             "waiting_message_id": self.waiting_message_id,
             "idle_deadline": self.idle_deadline.isoformat() if self.idle_deadline else None,
-            "topic": self.topic,
-            "area": self.area,
             "topic_hint": self.topic_hint,
             "area_hint": self.area_hint,
             "customer": self.customer.model_dump(mode="json") if self.customer else None,
             "recent_ids": self.recent_ids,
-            "transcript": [m.model_dump(mode="json") for m in self.transcript],
+            "transcript": self.transcript,
         }
 
     @classmethod
@@ -116,13 +143,11 @@ class ConversationState:
             idle_deadline=(
                 datetime.fromisoformat(data["idle_deadline"]) if data["idle_deadline"] else None
             ),
-            topic=data["topic"],
-            area=data["area"],
             topic_hint=data.get("topic_hint"),
             area_hint=data.get("area_hint"),
             customer=CustomerProfile.model_validate(data["customer"])
             if data.get("customer")
             else None,
             recent_ids=list(data["recent_ids"]),
-            transcript=[TranscriptMessage.model_validate(m) for m in data["transcript"]],
+            transcript=list(data["transcript"]),
         )

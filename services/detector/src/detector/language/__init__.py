@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from escalator_schemas.classification import Area, Topic, Urgency
+from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
 
 
@@ -78,8 +78,6 @@ class Judgement:
     sister, a lawyer"). 1.0 when ``keywords`` was empty."""
     conditions: tuple[ConditionMatch, ...] = ()
     """One verdict per condition of the utterance, in the same order."""
-    topic: Topic = Topic.OTHER
-    area: Area = Area.OTHER
     legal_threat: bool = False
     """The customer threatens legal action (courts, lawyers, chargebacks, regulators)."""
     used_model: bool = False

@@ -72,6 +72,9 @@ class Clause:
     embedding: Vector | None = None
     calm_mean: float = 0.0
     calm_std: float = 1.0
+    facts: object = None
+    """What ``matching`` derives once from the clause (its urgency, the cue groups it reads,
+    its verdict on a message with none of them), kept here since plans are cached."""
 
     @property
     def generic(self) -> bool:

@@ -20,7 +20,6 @@ from detector.language.legal import legal_score
 from detector.language.lexical import Reading, read
 from detector.language.matching import ClauseVerdict, Context, combine, judge_clause
 from detector.language.model import Task, Weights
-from detector.language.topics import classify
 
 # Any sign that a message is more than small talk: only such messages may reach the model for
 # trigger conditions that no cue-word detector covers.
@@ -91,14 +90,19 @@ class Draft:
     def relation_wanted(self) -> list[tuple[int, int]]:
         """(condition, clause) pairs whose verdict similarity should settle."""
         reading = self.reading
-        # Cheap relevance gate: small talk ("thanks!", "ok, the blue one") never reaches the
-        # model; a message with some substance, a sign of trouble or a word of the clause does.
-        substantive = len(reading.content) >= 3 or any(reading.has(g) for g in _TROUBLE)
+        substantive: bool | None = None
         wanted = []
         for i, (condition_plan, verdicts) in enumerate(zip(self.plans, self.verdicts, strict=True)):
             pairs = zip(condition_plan.clauses, verdicts, strict=True)
             for j, (clause, verdict) in enumerate(pairs):
-                if verdict.wants_relation and (substantive or clause.stems & reading.content):
+                if not verdict.wants_relation:
+                    continue
+                if substantive is None:
+                    # Cheap relevance gate: small talk ("thanks!", "ok, the blue one") never
+                    # reaches the model; a message with some substance, a sign of trouble or a
+                    # word of the clause does.
+                    substantive = len(reading.content) >= 3 or any(map(reading.has, _TROUBLE))
+                if substantive or clause.stems & reading.content:
                     wanted.append((i, j))
         return wanted
 
@@ -167,14 +171,11 @@ def finish(item: Draft) -> Judgement:
         combine(condition_plan, verdicts, context)
         for condition_plan, verdicts in zip(item.plans, item.verdicts, strict=True)
     )
-    topic, area = classify(reading, item.earlier)
     return Judgement(
         anger=_signal(item.anger.probability, _anger_detail, reading),
         urgency=_signal(item.urgency.probability, _urgency_detail, reading),
         keyword_intent=1.0 if item.intent is None else round(item.intent.probability, 3),
         conditions=conditions,
-        topic=topic,
-        area=area,
         legal_threat=item.legal >= 0.5,
         used_model=item.used_model,
         notes=tuple(item.notes),

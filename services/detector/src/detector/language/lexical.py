@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from detector.language.lexicon import cue_lexicon, fold
-from detector.language.numbers import Kind, Quantity, quantities
+from detector.language.numbers import Quantity, durations, quantities
 
 # Upper-case tokens that are names, not shouting.
 _ACRONYMS = frozenset(
@@ -103,18 +103,27 @@ class Reading:
     exclaim: int
     """Runs of "!!", "???", "?!"."""
     bangs: int
-    quantities: tuple[Quantity, ...]
     elapsed_days: float
     """The longest waiting time the customer reports ("it's been two weeks"), in days."""
     soon: bool
     """A deadline within hours or a couple of days ("in 2 hours", "in 2 days", "by Friday")."""
-    content: frozenset[str]
-    """Content-word stems, for spotting a complaint repeated across messages."""
     question: bool
     emphatic_time: bool
     """A time word shouted ("TODAY", "NOW")."""
     demand: bool
     """An imperative with an immediate horizon ("fix this today", "send it now")."""
+
+    # Numbers and content words are read on demand: only number conditions, repeated
+    # complaints and similarity look at them, and they cost more than the rest of a reading.
+    @property
+    def quantities(self) -> tuple[Quantity, ...]:
+        """Money amounts, counts and durations mentioned."""
+        return _quantities(self.folded, "currency" in self.hits, "time_unit" in self.hits)
+
+    @property
+    def content(self) -> frozenset[str]:
+        """Content-word stems, for spotting a complaint repeated across messages."""
+        return _content(self.folded)
 
     def count(self, group: str) -> int:
         return len(self.hits.get(group, ()))
@@ -122,25 +131,59 @@ class Reading:
     def has(self, group: str) -> bool:
         return group in self.hits
 
+    @classmethod
+    def silent(cls) -> "Reading":
+        """The reading of a message without a single cue."""
+        return cls("", "", {}, {}, 0.0, 0, 0, 0, 0.0, False, False, False, False)
+
+
+@lru_cache(maxsize=4096)
+def _quantities(folded: str, currency: bool, time_unit: bool) -> tuple[Quantity, ...]:
+    return tuple(quantities(folded, currency=currency, time_unit=time_unit))
+
+
+@lru_cache(maxsize=8192)
+def _content(folded: str) -> frozenset[str]:
+    return frozenset(word[:6] for word in _CONTENT.findall(folded) if word not in _STOP)
+
+
+_ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+_ASCII_LETTERS = _ASCII_UPPER + _ASCII_UPPER.lower()
+# Two capitals, maybe around an apostrophe: every upper-case word of three letters has them.
+_CAPITALS = re.compile(r"[A-Z]'?[A-Z]")
+
 
 def _shouting(text: str) -> tuple[float, int]:
-    upper = sum(map(str.isupper, text))
-    if upper < 3:
-        return 0.0, 0  # the common case, decided without splitting words
-    caps_words = sum(
-        1
-        for word in _WORD.findall(text)
-        if len(word) >= 3 and word.isupper() and word.casefold() not in _ACRONYMS
-    )
-    letters = sum(map(str.isalpha, text))
+    if text.isascii():
+        # Counting by deleting bytes runs in C: ten times faster than a per-character test.
+        raw = text.encode()
+        upper = len(raw) - len(raw.translate(None, _ASCII_UPPER))
+        if upper < 3:
+            return 0.0, 0  # the common case, decided without splitting words
+        letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+        caps_words = _caps_words(text) if _CAPITALS.search(text) else 0
+    else:
+        upper = sum(map(str.isupper, text))
+        if upper < 3:
+            return 0.0, 0
+        letters = sum(map(str.isalpha, text))
+        caps_words = _caps_words(text)
     if letters < 8:
         return 0.0, caps_words
     return max(0.0, min(1.0, (upper / letters - 0.25) / 0.6)), caps_words
 
 
-def _elapsed(folded: str, found: tuple[Quantity, ...]) -> float:
+def _caps_words(text: str) -> int:
+    return sum(
+        1
+        for word in _WORD.findall(text)
+        if len(word) >= 3 and word.isupper() and word.casefold() not in _ACRONYMS
+    )
+
+
+def _elapsed(folded: str) -> float:
     longest = 0.0
-    if not any(q.kind is Kind.DAYS and q.value >= 2 for q in found):
+    if not any(q.value >= 2 for q in durations(folded)):
         return 0.0
     for match in re.finditer(
         r"(\d+|a|an|one|two|three|four|five|six|several|few|couple of|un|una|dos|tres|zwei|drei|"
@@ -165,7 +208,6 @@ def read(text: str) -> Reading:
     shout, caps_words = _shouting(text)
     # The lexicon scan says which of the costlier patterns can match at all.
     time_unit = "time_unit" in hits
-    found = tuple(quantities(folded, currency="currency" in hits, time_unit=time_unit))
     soon = bool(
         (time_unit and (_SOON.search(folded) or _SOON_DAYS.search(folded)))
         or ("weekday" in hits and _WEEKDAY_DEADLINE.search(folded))
@@ -182,10 +224,8 @@ def read(text: str) -> Reading:
         caps_words=caps_words,
         exclaim=len(_EXCLAIM.findall(text)) if ("!" in text or "??" in text) else 0,
         bangs=text.count("!"),
-        quantities=found,
-        elapsed_days=_elapsed(folded, found) if time_unit else 0.0,
+        elapsed_days=_elapsed(folded) if time_unit else 0.0,
         soon=soon,
-        content=frozenset(word[:6] for word in _CONTENT.findall(folded) if word not in _STOP),
         question=stripped.endswith("?") or bool(_QUESTION_START.match(stripped)),
         emphatic_time=loud and bool(_EMPHATIC_TIME.search(text)),
         demand=bool((timed and _DEMAND.search(stripped)) or (loud and _SHOUTED_NOW.search(text))),

@@ -87,6 +87,24 @@ _DETECTORS: dict[str, Callable[[Context], float]] = {
     "review": _cue("threat_leave"),
     "competitor": _cue("competitor", 0.8),
 }
+# The cue groups each detector reads: a message with none of them scores 0 on it. Detectors
+# missing here read the judge's own estimates (anger, urgency, legal) and always run.
+_READS: dict[str, tuple[str, ...]] = {
+    "repeated": ("repeat", "repeat_strong"),
+    "human": ("human_request",),
+    "safety": ("safety",),
+    "health": ("health",),
+    "fraud": ("fraud",),
+    "privacy": ("privacy",),
+    "bulk": ("bulk",),
+    "high_value": (),
+    "cancel": ("cancel",),
+    "refund": ("refund_want",),
+    "damage": ("damaged",),
+    "delivery": ("delivery_problem",),
+    "review": ("threat_leave",),
+    "competitor": ("competitor",),
+}
 # Concepts that qualify another ("frustrated about a late delivery"): both must hold.
 _QUALIFIERS = frozenset({"anger", "urgent"})
 # Concepts with their own classifiers: similarity is never asked to overrule them.
@@ -116,14 +134,50 @@ def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
     return 0.05, "the numbers mentioned are outside the limit"
 
 
-def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
-    """The lexical verdict on one clause; similarity may refine it later."""
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What a clause's verdicts share, worked out once per clause."""
+
+    urgency: Urgency
+    reads: frozenset[str] | None
+    """The cue groups its detectors read; None when one reads the judge's estimates."""
+    silent: ClauseVerdict
+    """The verdict on a message with none of those groups and no number."""
+
+
+def _facts(clause: Clause) -> _Facts:
+    if isinstance(clause.facts, _Facts):
+        return clause.facts
     known = concepts()
     urgency = max(
         (known[name].urgency for name in clause.concepts),
         key=lambda u: u.rank,
         default=Urgency.MEDIUM,
     )
+    reading = Reading.silent()
+    # Estimates of 0 and no legal threat: exactly what a message without cues is judged on.
+    silent = _judge(clause, Context(reading, (), 0.0, 0.0, 0.0), urgency)
+    groups = [_READS.get(name) for name in clause.concepts]
+    reads = None if None in groups else frozenset(g for found in groups if found for g in found)
+    clause.facts = _Facts(urgency, reads, silent)
+    return clause.facts
+
+
+def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
+    """The lexical verdict on one clause; similarity may refine it later."""
+    facts = _facts(clause)
+    reading = ctx.reading
+    if (
+        facts.reads is not None
+        and not (clause.limits and reading.quantities)
+        and facts.reads.isdisjoint(reading.hits)
+    ):
+        return facts.silent  # the common case: nothing in the message for this clause
+    return _judge(clause, ctx, facts.urgency)
+
+
+def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
+    known = concepts()
     scores = {name: _DETECTORS[name](ctx) for name in clause.concepts}
     qualitative = {n: s for n, s in scores.items() if not known[n].quantity}
     if clause.limits:

@@ -23,6 +23,7 @@ from typing import Any
 from detector.keywords import matcher_for
 from detector.language import Judgement, Utterance
 from detector.language.embedded import EmbeddedJudge
+from detector.language.topics import topic_and_area
 from escalator_schemas.config import DEFAULT_KEYWORDS, TriggerCondition
 
 _SENTIMENT_URGENCY = {(True, True): "critical", (False, True): "high", (True, False): "medium"}
@@ -187,17 +188,18 @@ def measure(rows: Sequence[dict[str, Any]], judge: EmbeddedJudge, batch: int) ->
     elapsed = time.perf_counter() - started
 
     scores = Scores()
-    by_row: dict[str, list[tuple[int, Judgement]]] = {}
+    by_row: dict[str, list[tuple[int, Utterance]]] = {}
     for (row, index, utterance), judgement in zip(work, judged, strict=True):
         scores.observe(row, index, utterance, judgement)
-        by_row.setdefault(row["id"], []).append((index, judgement))
+        by_row.setdefault(row["id"], []).append((index, utterance))
     for row in rows:
         seen = by_row.get(row["id"], [])
         if seen:
             at = row["expected"]["at_index"]
-            point = next((j for i, j in seen if i == at), seen[-1][1])
-            scores.topic.add(row["expected"]["topic"], point.topic.value, row["id"])
-            scores.area.add(row["expected"]["area"], point.area.value, row["id"])
+            point = next((u for i, u in seen if i == at), seen[-1][1])
+            topic, area = topic_and_area((*point.earlier, point.text))
+            scores.topic.add(row["expected"]["topic"], topic.value, row["id"])
+            scores.area.add(row["expected"]["area"], area.value, row["id"])
 
     used = sum(j.used_model for j in judged)
     share = used / max(1, len(judged))

@@ -171,6 +171,11 @@ def _money(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     return found
 
 
+def durations(folded: str) -> list[Quantity]:
+    """The durations (in days) mentioned in ``folded``."""
+    return _durations(folded, [])
+
+
 def _durations(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     found = []
     for match in _DURATION.finditer(folded):

@@ -1,10 +1,11 @@
-"""Topic and area of a conversation from cue words (no model: it is needed for every message)."""
+"""Topic and area of a conversation from cue words, read when an escalation is built (no model)."""
 
+from collections.abc import Sequence
 from enum import Enum
 from functools import lru_cache
 from typing import TypeVar
 
-from detector.language.lexical import Reading
+from detector.language.lexical import Reading, read
 from detector.language.lexicon import topic_lexicon
 from escalator_schemas.classification import Area, Topic
 
@@ -47,3 +48,12 @@ def classify(current: Reading, earlier: tuple[Reading, ...]) -> tuple[Topic, Are
         for group, count in _counts(reading.folded).items():
             scores[group] = scores.get(group, 0.0) + weight * count
     return _best(scores, _TOPIC_KEYS, Topic.OTHER), _best(scores, _AREA_KEYS, Area.OTHER)
+
+
+def topic_and_area(customer_texts: Sequence[str]) -> tuple[Topic, Area]:
+    """The topic and area of a conversation from its latest customer messages (oldest first):
+    the newest weighs most, the five before it give context."""
+    if not customer_texts:
+        return Topic.OTHER, Area.OTHER
+    *earlier, newest = customer_texts[-6:]
+    return classify(read(newest), tuple(read(text) for text in earlier))
