@@ -45,19 +45,22 @@ async def evaluate_batch(
     keywords: list[tuple[str, ...]] = []
     utterances: list[Utterance] = []
     judged_at: list[int | None] = []
+    keys = [ConversationKey.of(item.message) for item in inbound]
     # Customer messages of each conversation so far, for the judge's context.
     history: dict[ConversationKey, list[str]] = {}
-    for item in inbound:
-        message, key = item.message, ConversationKey.of(item.message)
+    for item, key in zip(inbound, keys, strict=True):
+        message = item.message
+        if message.role is not Role.CUSTOMER:
+            keywords.append(())
+            judged_at.append(None)
+            continue
         state = states[key]
         found = keywords_in(message, item.config.config)
         keywords.append(found)
-        earlier = history.setdefault(key, list(state.customer_texts()))
-        if (
-            message.role is Role.CUSTOMER
-            and not state.paused
-            and not state.seen(message.message_id)
-        ):
+        earlier = history.get(key)
+        if earlier is None:
+            earlier = history[key] = list(state.customer_texts())
+        if not state.paused and not state.seen(message.message_id):
             judged_at.append(len(utterances))
             utterances.append(
                 Utterance(
@@ -70,15 +73,14 @@ async def evaluate_batch(
             )
         else:
             judged_at.append(None)
-        if message.role is Role.CUSTOMER:
-            earlier.append(message.text)
+        earlier.append(message.text)
 
     judgements: list[Judgement] = await judge.judge(utterances) if utterances else []
     outcome.judged = len(judgements)
     outcome.judged_with_model = sum(j.used_model for j in judgements)
 
-    for item, found, index in zip(inbound, keywords, judged_at, strict=True):
-        message, key = item.message, ConversationKey.of(item.message)
+    for item, key, found, index in zip(inbound, keys, keywords, judged_at, strict=True):
+        message = item.message
         state = states[key]
         if state.seen(message.message_id):
             outcome.duplicates += 1
