@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+from detector.language import ConditionMatch
 from detector.language.lexical import Reading
 from detector.language.lexicon import fold
 from detector.language.model import Calibration, Embedder, Vector
@@ -87,6 +88,8 @@ class ConditionPlan:
     clauses: tuple[Clause, ...]
     whole: Clause
     """The whole description, which similarity also reads (it carries context clauses lose)."""
+    silent_match: ConditionMatch | None = None
+    """The verdict on a message that none of the clauses' cues appear in (``matching``)."""
 
 
 # "Escalate when the customer ...", in the five languages: what every condition starts with.

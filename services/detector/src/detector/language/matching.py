@@ -210,6 +210,15 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
 
 def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
     """One condition's verdict: its best clause, at the most urgent matched clause's urgency."""
+    if all(v is _facts(c).silent for v, c in zip(verdicts, plan.clauses, strict=True)):
+        # Nothing in the message for any clause (most messages): the same verdict every time.
+        if plan.silent_match is None:
+            plan.silent_match = _combine(plan, verdicts, ctx)
+        return plan.silent_match
+    return _combine(plan, verdicts, ctx)
+
+
+def _combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
     best = max(verdicts, key=lambda v: v.score)
     matched = [v for v in verdicts if v.score >= 0.5]
     urgency = max((v.urgency for v in matched), key=lambda u: u.rank, default=best.urgency)
