@@ -15,6 +15,7 @@ from queue_api import (
     preview_api,
     problems,
     stream,
+    tuning,
     web_app,
     webhooks_api,
 )
@@ -102,6 +103,7 @@ def create_app(settings: QueueApiSettings | None = None) -> FastAPI:
     # Issue 6: the workspace in the browser (pages, /ui assets, sign-in) and the preview chat.
     app.include_router(preview_api.router)
     web_app.install(app, settings)
+    tuning.install(app, settings)  # issue 9: the tuning report's API
     openapi.complete_openapi(app)
     return create_service_app("queue-api", settings, setup, app=app)
 

@@ -92,6 +92,24 @@ class QueueApiSettings(ServiceSettings):
         default=12.0, gt=0, le=168, description="Validity of the local sign-in form's tokens."
     )
 
+    # Tuning report (issue 9)
+    tuning_frustration_watch_level: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="A conversation never escalated whose customer's frustration (detector"
+        " score) peaks at or above this counts as a missed escalation.",
+    )
+    tuning_scoring_max_conversations: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Conversations the detector scores per report request; the rest next time.",
+    )
+    tuning_scoring_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="How long a report request waits for frustration scores."
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "QueueApiSettings":
         if (
