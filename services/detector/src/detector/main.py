@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from detector import handlers
+from detector.backtest import api as backtest_api
 from detector.judges import build_judge
 from detector.settings import DetectorSettings
 from escalator_runtime import config_store
@@ -26,7 +27,10 @@ def create_app(settings: DetectorSettings | None = None) -> FastAPI:
             handlers.idle_timer(context.broker, context.pool, configs, settings)
         )
 
-    return create_service_app("detector", settings, setup)
+    app = create_service_app("detector", settings, setup)
+    # Issue 11: backtests of draft policies, for queue-api.
+    backtest_api.install(app, settings)
+    return app
 
 
 def main() -> None:

@@ -34,3 +34,8 @@ class DetectorSettings(ServiceSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=3.0, gt=0)
+    backtest_token: SecretStr | None = Field(
+        default=None,
+        description="When set, POST /internal/v1/backtest needs it as a bearer token (give"
+        " queue-api the same value as QUEUE_API_DETECTOR_TOKEN).",
+    )
