@@ -3,43 +3,21 @@ known period, on the real PostgreSQL (and broker, which the app's lifespan conne
 figure of the report asserted exactly."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from escalator_schemas.chat import Environment
-from escalator_schemas.classification import Area, Topic, TriggerKind, Urgency
-from escalator_schemas.config import Supervisor
 from queue_api.auth import Role
 from queue_api.main import create_app as create_queue_api
 from queue_api.settings import QueueApiSettings
 from queue_api.tuning_scoring import FrustrationScorer
-from tests.queue_api.tuning_support import (
-    END,
-    START,
-    Conversation,
-    Escalation,
-    at,
-    play,
-    record,
-)
-from tests.stack import api_client, demo_config, free_port, publish_config, running, token
+from tests.queue_api.tuning_support import END, START
+from tests.queue_api.tuning_week import Week, known_week
+from tests.stack import api_client, free_port, running, token
 
 pytestmark = [pytest.mark.integration]
-
-K = TriggerKind
-
-
-@dataclass
-class Week:
-    tenant: str
-    agent: str
-    ids: list[str]  # escalation ids, E1..E6
-    conversations: dict[str, str]  # c1.. -> conversation id
 
 
 @pytest.fixture(scope="module")
@@ -50,93 +28,17 @@ async def queue_app(kafka: str, database: str) -> AsyncIterator[tuple[FastAPI, Q
         yield app, settings
 
 
+@pytest.fixture(scope="module")
+async def week(queue_app: tuple[FastAPI, QueueApiSettings], database: str) -> Week:
+    app, settings = queue_app
+    return await known_week(app, settings, database, "tuning-tenant", "tuning-agent")
+
+
 def _client(
     queue: tuple[FastAPI, QueueApiSettings], tenant: str, sub: str, role: Role = Role.ADMIN
 ) -> httpx.AsyncClient:
     app, settings = queue
     return api_client(app, token(settings, sub, tenant, role))
-
-
-SUPERVISORS = [
-    Supervisor(id="alice", name="Alice Doe", email="alice@example.com"),
-    Supervisor(id="bob", name="Bob Roe", email="bob@example.com", categories=["refund"]),
-    Supervisor(id="carol", name="Carol Poe", email="carol@example.com", categories=["legal"]),
-    Supervisor(id="dave", name="Dave Loe", email="dave@example.com", active=False),
-]
-
-
-@pytest.fixture(scope="module")
-async def week(queue_app: tuple[FastAPI, QueueApiSettings], database: str) -> Week:
-    """Six escalations in the period (and some outside it), fourteen conversations."""
-    app, _settings = queue_app
-    tenant, agent = "tuning-tenant", "tuning-agent"
-    await publish_config(database, tenant, agent, demo_config(supervisors=SUPERVISORS))
-    c = {f"c{n}": f"conv-{n}" for n in range(1, 16)}
-    escalations = [
-        # E1, E2: day 0, both false escalations
-        Escalation(at(0, 10), (K.KEYWORD, K.SENTIMENT), Urgency.HIGH, "refund", Topic.REFUND,
-                   Area.ORDER, claims=(("alice", 60),), completed_after=600,
-                   ai_could_have_handled=True, conversation=c["c1"]),
-        Escalation(at(0, 12), (K.CONFIDENCE,), Urgency.MEDIUM, "low_confidence",
-                   Topic.PRODUCT, Area.PRODUCT, claims=(("alice", 120),), completed_after=1200,
-                   ai_could_have_handled=True, conversation=c["c2"]),
-        # E3, E4: day 1; E4 matched nobody, and its conversation was not recorded
-        Escalation(at(1, 9), (K.SENTIMENT, K.KEYWORD), Urgency.CRITICAL, "complaint",
-                   Topic.COMPLAINT, Area.ORDER, claims=(("alice", 180),), completed_after=300,
-                   conversation=c["c3"]),
-        Escalation(at(1, 15), (K.TURN_LIMIT,), Urgency.LOW, "turn_limit", supervisors=(),
-                   claims=(("bob", 240),), conversation=c["c4"]),
-        # E5: claimed at +600 s, released, claimed again at +900 s; E6 never claimed
-        Escalation(at(2, 8), (K.KEYWORD,), Urgency.HIGH, "refund", Topic.REFUND, Area.PAYMENT,
-                   claims=(("alice", 600), ("alice", 900)), conversation=c["c5"]),
-        Escalation(at(2, 10), (K.CONDITION,), Urgency.HIGH, "condition:angry-customer",
-                   conversation=c["c6"]),
-        # Not of this report: before and at the end of the period, another agent, preview
-        Escalation(START - timedelta(days=2), (K.KEYWORD,), Urgency.HIGH, "refund",
-                   conversation=c["c14"]),
-        Escalation(END, (K.KEYWORD,), Urgency.HIGH, "refund"),
-        Escalation(at(1, 1), (K.KEYWORD,), Urgency.HIGH, "refund", agent="another-agent"),
-        Escalation(at(1, 1), (K.KEYWORD,), Urgency.HIGH, "refund",
-                   environment=Environment.PREVIEW),
-    ]  # fmt: skip
-    async with (
-        _client(queue_app, tenant, "alice") as alice,
-        _client(queue_app, tenant, "bob") as bob,
-    ):
-        events = await play(app, {"alice": alice, "bob": bob}, tenant, agent, escalations)
-
-    def conversation(
-        name: str, first: Any, last: Any, peak: float | None, says: str = ""
-    ) -> Conversation:
-        return Conversation(c[name], first, last, peak, says or f"Words of {name}")
-
-    await record(
-        app,
-        tenant,
-        agent,
-        [
-            conversation("c1", at(0, 9, 58), at(0, 10), 0.9),
-            conversation("c2", at(0, 11, 50), at(0, 12), 0.2),
-            conversation("c7", at(0, 13), at(0, 14), 0.1),
-            conversation("c8", at(0, 15), at(0, 15, 5), 0.3),
-            conversation("c13", START - timedelta(days=3), at(0, 1), 0.1),  # began before
-            conversation("c14", START - timedelta(days=2), at(0, 2), 0.9),  # escalated before
-            conversation("c3", at(1, 8, 55), at(1, 9), 0.95),
-            conversation("c9", at(1, 10), at(1, 10, 30), 0.8, "This is ridiculous, third time!"),
-            conversation("c10", at(1, 11), at(1, 11, 20), 0.2, "I will never order again."),
-            conversation("c5", at(2, 7, 50), at(2, 8), 0.6),
-            conversation("c11", at(2, 9), at(2, 9, 10), None),  # not scored
-            conversation("c12", at(2, 11), at(2, 11, 30), 0.5, "Useless answers."),
-            conversation("c15", START - timedelta(days=5), START - timedelta(days=4), 0.95),
-        ],
-    )
-    async with _client(queue_app, tenant, "bob", Role.SUPERVISOR) as bob:
-        marked = await bob.put(
-            f"/api/v1/agents/{agent}/conversations/{c['c10']}/missed-escalation",
-            json={"note": "  Customer left angry.  "},
-        )
-    assert marked.status_code == 200, marked.text
-    return Week(tenant, agent, [str(e.escalation_id) for e in events[:6]], c)
 
 
 async def _report(
@@ -259,7 +161,7 @@ async def test_the_report_matches_the_known_week(
         "Useless answers.",
     ]
     assert advice["notification_gaps"]["supervisor_ids"] == ["bob", "carol"]
-    assert "1 escalations matched no supervisor" in advice["notification_gaps"]["message"]
+    assert "1 escalation matched no supervisor" in advice["notification_gaps"]["message"]
 
 
 async def test_days_follow_the_time_zone_asked_for(

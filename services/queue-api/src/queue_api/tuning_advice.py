@@ -9,6 +9,10 @@ HIGH_ESCALATION_RATE = 0.20  # the seed's "if above 20%"
 THRESHOLD_STEP = 0.05  # the seed's "lower the threshold by 0.05"
 
 
+def counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def advise(report: TuningReport, threshold: float | None, phrases: Sequence[str]) -> list[Advice]:
     """The seed's table, applied to the figures."""
     advice: list[Advice] = []
@@ -45,9 +49,10 @@ def advise(report: TuningReport, threshold: float | None, phrases: Sequence[str]
                 kind="missed_escalations",
                 setting="escalation_keywords",
                 phrases=list(phrases),
-                message=f"{missed.count} conversations were not escalated but should have been"
-                f" ({missed.marked} marked by supervisors, {missed.frustration_detected} with"
-                " a frustrated customer): add the phrases those customers used as keywords.",
+                message=f"{counted(missed.count, 'conversation')} should have escalated and"
+                f" did not ({missed.marked} marked by supervisors,"
+                f" {missed.frustration_detected} with a frustrated customer): add the phrases"
+                " those customers used as keywords.",
             )
         )
     gaps = report.notification_gaps
@@ -55,9 +60,11 @@ def advise(report: TuningReport, threshold: float | None, phrases: Sequence[str]
     if idle or gaps.unrouted_escalations:
         parts = []
         if idle:
-            parts.append(f"{len(idle)} supervisors received no escalations ({', '.join(idle)})")
+            who = counted(len(idle), "supervisor")
+            parts.append(f"{who} received no escalations ({', '.join(idle)})")
         if gaps.unrouted_escalations:
-            parts.append(f"{gaps.unrouted_escalations} escalations matched no supervisor")
+            unrouted = counted(gaps.unrouted_escalations, "escalation")
+            parts.append(f"{unrouted} matched no supervisor")
         advice.append(
             Advice(
                 kind="notification_gaps",

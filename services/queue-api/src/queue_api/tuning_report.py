@@ -14,7 +14,7 @@ from escalator_schemas.classification import TriggerKind, Urgency
 from escalator_schemas.config import EscalationConfig
 from queue_api import tuning_conversations_repository as conversations_sql
 from queue_api import tuning_repository as sql
-from queue_api.tuning_advice import advise
+from queue_api.tuning_advice import advise, counted
 from queue_api.tuning_models import (
     ConfigInEffect,
     DailyFigures,
@@ -178,7 +178,7 @@ def frustration_scoring(counts: asyncpg.Record, reason: str | None) -> Frustrati
         status="partial" if scored else "not_scored",
         scored=scored,
         unscored=unscored,
-        note=f"{unscored} conversations not escalated are not scored for frustration yet"
+        note=f"{counted(unscored, 'conversation')} not escalated, not scored for frustration yet"
         + (f": {reason}" if reason else "")
         + "; missed escalations among them are not counted unless a supervisor marked them.",
     )
@@ -225,8 +225,8 @@ async def build_report(
         )
     elif conversations > recorded:
         notes.append(
-            f"{conversations - recorded} escalated conversations have no recorded messages;"
-            " they count as conversations of the period."
+            f"{counted(conversations - recorded, 'escalated conversation')} without recorded"
+            " messages, counted as conversations of the period."
         )
     if config is None:
         notes.append("The agent has no configuration: notification gaps cannot be checked.")

@@ -35,6 +35,7 @@ PAGES = {
     "/queue": "queue.html",
     "/settings": "settings.html",
     "/preview": "preview.html",
+    "/tuning": "tuning.html",  # issue 9: the tuning report
     "/signin": "signin.html",
 }
 

@@ -11,7 +11,7 @@ export function logo() {
   return template.content.firstElementChild;
 }
 
-/** Fill #app-header. ``active``: "queue" | "settings" | "preview". */
+/** Fill #app-header. ``active``: "queue" | "settings" | "preview" | "tuning". */
 export function mountShell(active, session) {
   const header = document.getElementById("app-header");
   if (!header) return;
@@ -21,7 +21,9 @@ export function mountShell(active, session) {
     ["queue", "/queue", "Queue"],
     ["settings", withAgent("/settings"), "Settings"],
     ["preview", withAgent("/preview"), "Preview chat"],
-  ];
+    // The tuning report is for admins (it covers every escalation of the agent).
+    session?.isAdmin ? ["tuning", withAgent("/tuning"), "Tuning"] : null,
+  ].filter(Boolean);
   replace(header, 
     h("a", { class: "brand", href: "/queue" }, logo(), h("span", { text: "Escalator" })),
     h(
