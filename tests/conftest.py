@@ -25,6 +25,7 @@ SERVICES = (
     "router",
     "queue-api",
     "queue-api-preview",
+    "queue-api-conversations",
     "notifier",
     "webhook-dispatcher",
 )

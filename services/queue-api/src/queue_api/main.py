@@ -8,7 +8,9 @@ from escalator_runtime.db import apply_migrations
 from escalator_runtime.service import ServiceContext, create_service_app, run
 from queue_api import (
     api,
+    backtest_api,
     config_api,
+    conversations,
     errors,
     handlers,
     openapi,
@@ -46,6 +48,8 @@ def create_app(settings: QueueApiSettings | None = None) -> FastAPI:
         handlers.register(context.broker, context, settings.sla_seconds_override)
         # Issue 6: the preview chat's chat.handoffs consumer (preview conversations only).
         preview_api.register(context, settings.preview_handoff_retention_days)
+        # Issue 11: every conversation, kept for backtests and the tuning report.
+        await conversations.register(context, settings.conversation_retention_days)
         cleanup = context.cleanup
 
         if settings.summary_llm_base_url:
@@ -103,6 +107,7 @@ def create_app(settings: QueueApiSettings | None = None) -> FastAPI:
     # Issue 6: the workspace in the browser (pages, /ui assets, sign-in) and the preview chat.
     app.include_router(preview_api.router)
     web_app.install(app, settings)
+    backtest_api.install(app, settings)  # issue 11: backtests of the draft
     tuning.install(app, settings)  # issue 9: the tuning report's API
     openapi.complete_openapi(app)
     return create_service_app("queue-api", settings, setup, app=app)

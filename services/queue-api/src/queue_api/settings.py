@@ -92,6 +92,23 @@ class QueueApiSettings(ServiceSettings):
         default=12.0, gt=0, le=168, description="Validity of the local sign-in form's tokens."
     )
 
+    # Stored conversations and backtests (issue 11)
+    conversation_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Conversations whose last message is older are deleted (backtests and the"
+        " tuning report read them).",
+    )
+    detector_url: str = Field(
+        default="http://127.0.0.1:8001", description="The detector, for backtests."
+    )
+    detector_token: SecretStr | None = Field(
+        default=None, description="The detector's DETECTOR_BACKTEST_TOKEN, when it has one."
+    )
+    detector_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="How long a backtest may take before answering 504."
+    )
+
     # Tuning report (issue 9)
     tuning_frustration_watch_level: float = Field(
         default=0.5,

@@ -1,0 +1,168 @@
+"""SQL of the stored conversations (``conversations``, ``conversation_messages``): what the
+chat.messages consumer writes, the retention sweep, and what a backtest reads."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from escalator_runtime.db import Connection, Pool
+from escalator_schemas.chat import ChatMessage
+from queue_api.repository import without_nul
+
+MAX_MESSAGES = 1_000
+"""Messages of one conversation a backtest replays (the detector's limit)."""
+
+
+def message_row(message: ChatMessage) -> dict[str, Any]:
+    document = without_nul(message.model_dump(mode="json"))
+    return {
+        "tenant_id": document["tenant_id"],
+        "agent_id": document["agent_id"],
+        "environment": document["environment"],
+        "conversation_id": document["conversation_id"],
+        "message_id": document["message_id"],
+        "sent_at": document["sent_at"],
+        "message": document,
+    }
+
+
+_INCOMING = """
+    jsonb_to_recordset($1::jsonb) AS r(
+        tenant_id text, agent_id text, environment text, conversation_id text,
+        message_id text, sent_at timestamptz, message jsonb)
+"""
+
+
+async def store_messages(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Store chat messages not stored yet and count them on their conversations (in the
+    caller's transaction). A redelivered message changes nothing. Returns how many were new."""
+    if not rows:
+        return 0
+    await connection.execute(
+        f"""
+        INSERT INTO conversations (
+            tenant_id, agent_id, environment, conversation_id, first_message_at,
+            last_message_at, message_count)
+        SELECT tenant_id, agent_id, environment, conversation_id, min(sent_at), max(sent_at), 0
+        FROM {_INCOMING}
+        GROUP BY tenant_id, agent_id, environment, conversation_id
+        ON CONFLICT DO NOTHING
+        """,  # noqa: S608 - our own fragment
+        list(rows),
+    )
+    new: int = await connection.fetchval(
+        f"""
+        WITH stored AS (
+            INSERT INTO conversation_messages (
+                tenant_id, agent_id, environment, conversation_id, message_id, sent_at, message)
+            SELECT * FROM {_INCOMING}
+            ON CONFLICT DO NOTHING
+            RETURNING tenant_id, agent_id, environment, conversation_id, sent_at
+        ), counted AS (
+            SELECT tenant_id, agent_id, environment, conversation_id, count(*) AS added,
+                   min(sent_at) AS first_at, max(sent_at) AS last_at
+            FROM stored GROUP BY tenant_id, agent_id, environment, conversation_id
+        ), updated AS (
+            UPDATE conversations c
+            SET message_count = c.message_count + n.added,
+                first_message_at = least(c.first_message_at, n.first_at),
+                last_message_at = greatest(c.last_message_at, n.last_at)
+            FROM counted n
+            WHERE c.tenant_id = n.tenant_id AND c.agent_id = n.agent_id
+              AND c.environment = n.environment AND c.conversation_id = n.conversation_id
+            RETURNING n.added
+        )
+        SELECT coalesce(sum(added), 0)::int FROM updated
+        """,  # noqa: S608 - our own fragment
+        list(rows),
+    )
+    return new
+
+
+async def delete_expired(pool: Pool, older_than: datetime, batch_size: int = 1000) -> int:
+    """Delete conversations (and, by cascade, their messages) whose last message is older than
+    ``older_than``, a batch at a time so no transaction holds many locks. Returns how many."""
+    deleted = 0
+    while True:
+        status: str = await pool.execute(
+            """
+            DELETE FROM conversations c
+            USING (
+                SELECT tenant_id, agent_id, environment, conversation_id FROM conversations
+                WHERE last_message_at < $1
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ) expired
+            WHERE c.tenant_id = expired.tenant_id AND c.agent_id = expired.agent_id
+              AND c.environment = expired.environment
+              AND c.conversation_id = expired.conversation_id
+            """,
+            older_than,
+            batch_size,
+        )
+        count = int(status.rsplit(" ", 1)[-1])
+        deleted += count
+        if count < batch_size:
+            return deleted
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    conversation_id: str
+    messages: list[dict[str, Any]]
+    """The ChatMessage JSON, oldest first."""
+    flag: str | None
+    """``false_escalation``: escalated, and the supervisor who resolved it said the AI could
+    have handled it; ``missed``: a supervisor marked it as an escalation the policy missed."""
+
+
+async def conversations_in_period(
+    pool: Pool,
+    tenant_id: str,
+    agent_id: str,
+    environment: str,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[StoredConversation]:
+    """The agent's conversations with a message in ``[start, end)``, the most recent first, at
+    most ``limit``, with their messages (at most ``MAX_MESSAGES`` each) and supervisors'
+    flags."""
+    rows = await pool.fetch(
+        """
+        SELECT c.conversation_id,
+               (SELECT jsonb_agg(m.message ORDER BY m.sent_at, m.message_id)
+                FROM conversation_messages m
+                WHERE m.tenant_id = c.tenant_id AND m.agent_id = c.agent_id
+                  AND m.environment = c.environment
+                  AND m.conversation_id = c.conversation_id) AS messages,
+               CASE
+                 WHEN EXISTS (
+                   SELECT 1 FROM escalations e
+                   WHERE e.tenant_id = c.tenant_id AND e.agent_id = c.agent_id
+                     AND e.environment = c.environment
+                     AND e.conversation_id = c.conversation_id AND e.ai_could_have_handled)
+                   THEN 'false_escalation'
+                 WHEN c.missed_marked_at IS NOT NULL THEN 'missed'
+               END AS flag
+        FROM conversations c
+        WHERE c.tenant_id = $1 AND c.agent_id = $2 AND c.environment = $3
+          AND c.last_message_at >= $4 AND c.first_message_at < $5
+        ORDER BY c.last_message_at DESC, c.conversation_id
+        LIMIT $6
+        """,
+        tenant_id,
+        agent_id,
+        environment,
+        start,
+        end,
+        limit,
+    )
+    return [
+        StoredConversation(
+            row["conversation_id"], list(row["messages"][:MAX_MESSAGES]), row["flag"]
+        )
+        for row in rows
+        if row["messages"]
+    ]

@@ -1,0 +1,128 @@
+"""Keeps every conversation the system sees, for backtests and the tuning report.
+
+queue-api consumes ``chat.messages`` in a consumer group of its own (``queue-api-conversations``)
+and stores each message once (idempotent on ``message_id``: a redelivery changes no counter).
+Invalid records go to ``chat.messages.dlq`` like every consumer's; a message the database
+refuses is dead-lettered on its own instead of blocking its partition. A sweeper deletes
+conversations whose last message is older than ``QUEUE_API_CONVERSATION_RETENTION_DAYS``.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import structlog
+from aiokafka import ConsumerRecord
+from faststream.kafka.annotations import KafkaMessage
+
+from escalator_runtime.db import Pool
+from escalator_runtime.kafka import (
+    MESSAGES_CONSUMED,
+    Rejected,
+    batch_records,
+    batch_subscription,
+    dead_letter,
+    decode_records,
+)
+from escalator_runtime.service import ServiceContext
+from escalator_schemas import topics
+from escalator_schemas.chat import ChatMessage
+from queue_api import conversation_repository as sql
+
+log = structlog.get_logger(__name__)
+
+CONSUMER_GROUP = "queue-api-conversations"
+SWEEP_INTERVAL_SECONDS = 3600.0
+
+Accepted = list[tuple[ConsumerRecord[bytes, bytes], ChatMessage]]
+
+
+async def _store_one_by_one(pool: Pool, accepted: Accepted) -> tuple[int, list[Rejected]]:
+    """After the database refused a batch: each message on its own, so the one it refuses
+    goes to the dead-letter topic and the rest are kept."""
+    stored, refused = 0, []
+    for record, message in accepted:
+        try:
+            async with pool.acquire() as connection, connection.transaction():
+                stored += await sql.store_messages(connection, [sql.message_row(message)])
+        except asyncpg.DataError as error:
+            refused.append(Rejected(record, f"database refused it: {error}", "database_error"))
+    return stored, refused
+
+
+async def store(pool: Pool, accepted: Accepted) -> tuple[int, list[Rejected]]:
+    """Store a batch's valid messages; returns how many were new, and the refused ones."""
+    if not accepted:
+        return 0, []
+    rows = [sql.message_row(message) for _record, message in accepted]
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            return await sql.store_messages(connection, rows), []
+    except asyncpg.DataError:
+        log.warning("the database refused a batch of chat messages; storing one by one")
+        return await _store_one_by_one(pool, accepted)
+
+
+class ConversationSweeper:
+    """Deletes expired conversations at start-up and then every ``interval_seconds``."""
+
+    def __init__(
+        self, pool: Pool, retention: timedelta, interval_seconds: float = SWEEP_INTERVAL_SECONDS
+    ) -> None:
+        self._pool = pool
+        self._retention = retention
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        deleted = await sql.delete_expired(self._pool, (now or datetime.now(UTC)) - self._retention)
+        if deleted:
+            log.info("expired conversations deleted", count=deleted)
+        return deleted
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="conversation-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("conversation sweep failed; retrying")
+            await asyncio.sleep(self._interval)
+
+
+async def register(context: ServiceContext, retention_days: float) -> ConversationSweeper:
+    """Consume ``chat.messages`` into the conversation store and start the retention sweeper
+    (call from the service's set-up; the sweeper stops with the service)."""
+    pool, broker = context.pool, context.broker
+
+    async def on_chat_messages(message: KafkaMessage) -> None:
+        records: Sequence[ConsumerRecord[bytes, bytes]] = batch_records(message)
+        MESSAGES_CONSUMED.labels(CONSUMER_GROUP, topics.CHAT_MESSAGES).inc(len(records))
+        accepted, rejected = decode_records(records, ChatMessage)
+        stored, refused = await store(pool, accepted)
+        if stored:
+            log.debug("chat messages stored", count=stored)
+        if rejected or refused:
+            await dead_letter(broker, CONSUMER_GROUP, [*rejected, *refused])
+
+    broker.subscriber(topics.CHAT_MESSAGES, **batch_subscription(context.settings, CONSUMER_GROUP))(
+        on_chat_messages
+    )
+    sweeper = ConversationSweeper(pool, timedelta(days=retention_days))
+    await sweeper.start()
+    context.cleanup.push_async_callback(sweeper.stop)
+    context.extras["conversation_sweeper"] = sweeper
+    return sweeper
