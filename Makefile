@@ -94,6 +94,11 @@ lint: install ## ruff and mypy (strict)
 eval: install ## Detection quality over a labelled JSON-lines file: make eval FILE=…
 	@$(RUN) python -m detector.evaluate "$(FILE)" $(if $(VERBOSE),--verbose)
 
+.PHONY: backtest
+backtest: install ## A changed policy on a JSON-lines file: make backtest FILE=… SET="…" AGAINST="…"
+	@$(RUN) python -m detector.backtest "$(FILE)" $(if $(SET),--set '$(SET)') \
+	  $(if $(AGAINST),--against '$(AGAINST)') $(if $(NO_MODEL),--no-model)
+
 .PHONY: bench
 bench: install ## Benchmarks on the real broker, each against a baseline measured in the same run
 	@$(RUN) python -m bench.detector

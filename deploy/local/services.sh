@@ -75,6 +75,8 @@ case "${1:-}" in
   start)
     : "${KAFKA_BOOTSTRAP_SERVERS:?set KAFKA_BOOTSTRAP_SERVERS}" "${DATABASE_URL:?set DATABASE_URL}"
     export KAFKA_BOOTSTRAP_SERVERS DATABASE_URL
+    # queue-api runs backtests on the detector (issue 11).
+    export QUEUE_API_DETECTOR_URL="${QUEUE_API_DETECTOR_URL:-http://127.0.0.1:${DETECTOR_PORT:-8001}}"
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     for entry in "${SERVICES[@]}"; do IFS=: read -r name module port <<<"$entry"; start_one "$name" "$module" "$port"; done
     for entry in "${SERVICES[@]}"; do IFS=: read -r name _ port <<<"$entry"; wait_ready "$name" "$port"; done

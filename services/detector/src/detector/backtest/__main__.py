@@ -80,7 +80,7 @@ def table(answer: BacktestResponse, cases: list[Case], labels: dict[str, str]) -
         )
     expected = {c.id: c.expected.get("escalate") for c in cases if "escalate" in c.expected}
     if expected:
-        for title, wanted in (("agrees: should escalate", True), ("agrees: should not", False)):
+        for title, wanted in (("labels: should escalate", True), ("labels: should not", False)):
             ids = [i for i, v in expected.items() if v is wanted]
             cells = []
             for name in names:
@@ -96,16 +96,12 @@ def table(answer: BacktestResponse, cases: list[Case], labels: dict[str, str]) -
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
     for name, change in report.changes.items():
-        lines.append("")
-        lines.append(f"{name} vs {report.baseline}:")
-        lines.append(
-            f"  newly escalating     {len(change.newly_escalating):>4}  "
-            f"{_ids(change.newly_escalating)}"
-        )
-        lines.append(
-            f"  no longer escalating {len(change.no_longer_escalating):>4}  "
-            f"{_ids(change.no_longer_escalating)}"
-        )
+        lines += ["", f"{name} vs {report.baseline}:"]
+        for title, ids in (
+            ("newly escalating", change.newly_escalating),
+            ("no longer escalating", change.no_longer_escalating),
+        ):
+            lines.append(f"  {title:<20} {len(ids):>4}  {_ids(ids)}".rstrip())
     return "\n".join(lines)
 
 
