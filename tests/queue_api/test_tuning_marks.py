@@ -15,7 +15,7 @@ from queue_api.auth import Role
 from queue_api.main import create_app as create_queue_api
 from queue_api.settings import QueueApiSettings
 from tests.queue_api.tuning_support import START, Conversation, Escalation, at, play, record
-from tests.stack import api_client, demo_config, publish_config, running, token
+from tests.stack import api_client, demo_config, free_port, publish_config, running, token
 
 pytestmark = [pytest.mark.integration]
 
@@ -30,7 +30,11 @@ class Queue:
 
 @pytest.fixture(scope="module")
 async def queue(kafka: str, database: str) -> AsyncIterator[Queue]:
-    settings = QueueApiSettings(kafka_bootstrap_servers=kafka, database_url=database)
+    settings = QueueApiSettings(
+        kafka_bootstrap_servers=kafka,
+        database_url=database,
+        detector_url=f"http://127.0.0.1:{free_port()}",  # no detector: nothing gets scored
+    )
     app = create_queue_api(settings)
     async with running(app):
         yield Queue(app, settings)

@@ -146,8 +146,8 @@ async def record(app: FastAPI, tenant: str, agent: str, conversations: list[Conv
         for c in conversations:
             await connection.execute(
                 "INSERT INTO conversations (tenant_id, agent_id, environment, conversation_id,"
-                " first_message_at, last_message_at, message_count, peak_frustration)"
-                " VALUES ($1, $2, $3, $4, $5, $6, 2, $7)",
+                " first_message_at, last_message_at, message_count, peak_frustration,"
+                " frustration_scored_through) VALUES ($1, $2, $3, $4, $5, $6, 2, $7, $8)",
                 tenant,
                 agent,
                 c.environment.value,
@@ -155,6 +155,7 @@ async def record(app: FastAPI, tenant: str, agent: str, conversations: list[Conv
                 c.first,
                 c.last,
                 c.peak_frustration,
+                c.last if c.peak_frustration is not None else None,  # scored up to its end
             )
             for position, (moment, text) in enumerate(
                 ((c.first, "Hello, I have a question."), (c.last, c.customer_says))

@@ -95,7 +95,7 @@ async def known_week(
             conversation("c10", at(1, 11), at(1, 11, 20), 0.2, "I will never order again."),
             conversation("c5", at(2, 7, 50), at(2, 8), 0.6),
             conversation("c11", at(2, 9), at(2, 9, 10), None),  # not scored
-            conversation("c12", at(2, 11), at(2, 11, 30), 0.5, "Useless answers."),
+            conversation("c12", at(2, 11), at(2, 11, 30), 0.4, "Useless answers."),  # = watch
             conversation("c15", START - timedelta(days=5), START - timedelta(days=4), 0.95),
         ],
     )

@@ -10,6 +10,7 @@ from playwright.async_api import Page, expect
 from queue_api.main import create_app as create_queue_api
 from queue_api.settings import QueueApiSettings
 from tests.queue_api.tuning_week import known_week
+from tests.stack import free_port
 from tests.ui.browser import (
     WIDE,
     PageProblems,
@@ -35,7 +36,11 @@ async def test_the_tuning_page_shows_the_week_and_marks_a_missed_escalation(
     kafka: str, database: str, unique: str
 ) -> None:
     tenant, agent = f"t-{unique}", f"agent-{unique}"
-    settings = QueueApiSettings(kafka_bootstrap_servers=kafka, database_url=database)
+    settings = QueueApiSettings(
+        kafka_bootstrap_servers=kafka,
+        database_url=database,
+        detector_url=f"http://127.0.0.1:{free_port()}",  # no detector: nothing gets scored
+    )
     problems = PageProblems()
     async with UiServer(lambda: create_queue_api(settings)) as server, chromium() as browser:
         assert server.app is not None

@@ -111,11 +111,12 @@ class QueueApiSettings(ServiceSettings):
 
     # Tuning report (issue 9)
     tuning_frustration_watch_level: float = Field(
-        default=0.5,
+        default=0.4,
         ge=0.0,
         le=1.0,
         description="A conversation never escalated whose customer's frustration (detector"
-        " score) peaks at or above this counts as a missed escalation.",
+        " score) peaks at or above this counts as a missed escalation; below the sentiment"
+        " trigger's 0.5, so near misses count too.",
     )
     tuning_scoring_max_conversations: int = Field(
         default=500,

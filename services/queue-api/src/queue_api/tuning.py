@@ -134,7 +134,7 @@ async def tuning_report(
     )
     settings: QueueApiSettings = request.app.state.tuning_settings
     scorer: FrustrationScorer | None = request.app.state.frustration_scorer
-    problem: str | None = "the detector is not configured (DETECTOR_URL)"
+    problem: str | None = "frustration scoring is switched off"
     if scorer is not None:
         problem = await scorer.score_period(pool, scope, stored.config if stored else None)
     return await build_report(
@@ -241,5 +241,10 @@ async def unmark_missed_escalation(
 def install(app: FastAPI, settings: QueueApiSettings) -> None:
     """Serve the tuning report's API from ``app``."""
     app.state.tuning_settings = settings
-    app.state.frustration_scorer = None
+    app.state.frustration_scorer = FrustrationScorer(
+        detector_url=settings.detector_url,
+        token=settings.detector_token,
+        timeout_seconds=settings.tuning_scoring_timeout_seconds,
+        max_conversations=settings.tuning_scoring_max_conversations,
+    )
     app.include_router(router)

@@ -10,6 +10,8 @@ import asyncpg
 
 from queue_api.tuning_repository import PERIOD_CONVERSATIONS, Db, ReportScope
 
+MAX_MESSAGES_SCORED = 1000  # the detector's limit per conversation in a backtest
+
 _NEVER_ESCALATED = """
     NOT EXISTS (
         SELECT 1 FROM escalations e
@@ -106,17 +108,25 @@ async def conversations_to_score(
     db: Db, scope: ReportScope, limit: int
 ) -> list[ConversationToScore]:
     """Never-escalated conversations of the period not scored since their last message, with
-    their messages (the ChatMessage JSON, oldest first); the most recent conversations first."""
+    their latest messages (the ChatMessage JSON, oldest first; at most what the detector takes
+    per conversation); the most recent conversations first."""
     rows = await db.fetch(
         f"""
         SELECT c.conversation_id, c.last_message_at,
-               coalesce((SELECT jsonb_agg(m.message ORDER BY m.sent_at, m.message_id)
-                         FROM conversation_messages m
-                         WHERE m.tenant_id = c.tenant_id AND m.agent_id = c.agent_id
-                           AND m.environment = c.environment
-                           AND m.conversation_id = c.conversation_id), '[]') AS messages
+               (SELECT jsonb_agg(recent.message ORDER BY recent.sent_at, recent.message_id)
+                FROM (SELECT m.message, m.sent_at, m.message_id
+                      FROM conversation_messages m
+                      WHERE m.tenant_id = c.tenant_id AND m.agent_id = c.agent_id
+                        AND m.environment = c.environment
+                        AND m.conversation_id = c.conversation_id
+                      ORDER BY m.sent_at DESC, m.message_id DESC
+                      LIMIT {MAX_MESSAGES_SCORED}) recent) AS messages
         FROM ({PERIOD_CONVERSATIONS}) c
         WHERE {_NEVER_ESCALATED}
+          AND EXISTS (SELECT 1 FROM conversation_messages m
+                      WHERE m.tenant_id = c.tenant_id AND m.agent_id = c.agent_id
+                        AND m.environment = c.environment
+                        AND m.conversation_id = c.conversation_id)
           AND (c.frustration_scored_through IS NULL
                OR c.frustration_scored_through < c.last_message_at)
         ORDER BY c.last_message_at DESC, c.conversation_id

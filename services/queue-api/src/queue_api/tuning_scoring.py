@@ -54,8 +54,9 @@ class FrustrationScorer:
             pool, scope, self.max_conversations + 1
         )
         more = len(pending) > self.max_conversations
-        # Webhook secrets have no business in a scoring request.
-        document = config.model_dump(mode="json", exclude={"webhooks"})
+        # Webhook secrets have no business in a scoring request; and the detector reads a
+        # conversation only under an enabled configuration, whatever the agent's switch says.
+        document = config.model_dump(mode="json", exclude={"webhooks"}) | {"enabled": True}
         headers = {"Authorization": f"Bearer {self.token.get_secret_value()}"} if self.token else {}
         try:
             async with (

@@ -19,9 +19,9 @@ function empty(text) {
   return h("p", { class: "muted", text });
 }
 
-function frustration(value) {
+function frustration(value, watchLevel) {
   if (value === null || value === undefined) return h("span", { class: "muted", text: "Not scored" });
-  return h("span", { class: value >= 0.5 ? "score-high" : "", text: percentText(value, 0) });
+  return h("span", { class: value >= watchLevel ? "score-high" : "", text: percentText(value, 0) });
 }
 
 function queueLink(escalation, environment) {
@@ -77,7 +77,7 @@ export function renderMissed(container, report) {
       { dataset: { conversation: item.conversation_id } },
       h("td", { text: item.conversation_id }),
       h("td", { text: dateTime(item.last_message_at) }),
-      h("td", {}, frustration(item.peak_frustration)),
+      h("td", {}, frustration(item.peak_frustration, missed.watch_level)),
       h("td", {}, source(item)),
       h("td", { class: "wrap", text: item.customer_excerpt || "" }),
     ),
@@ -138,7 +138,7 @@ export function renderGaps(container, report) {
 
 /** The conversations never escalated, a page at a time, each with "Mark as missed" or
  * "Unmark"; ``onToggle(conversationId, marked)`` does the marking and re-renders. */
-export function renderNotEscalated(container, page, { onToggle, onMore }) {
+export function renderNotEscalated(container, page, { watchLevel, onToggle, onMore }) {
   if (!page.items.length) {
     replace(container, empty("Every conversation of this period escalated, or none was recorded."));
     return;
@@ -159,7 +159,7 @@ export function renderNotEscalated(container, page, { onToggle, onMore }) {
       h("td", { text: item.conversation_id }),
       h("td", { text: dateTime(item.last_message_at) }),
       h("td", { class: "num", text: item.message_count }),
-      h("td", {}, frustration(item.peak_frustration)),
+      h("td", {}, frustration(item.peak_frustration, watchLevel)),
       h("td", { class: "wrap", text: item.customer_excerpt || "" }),
       h("td", {}, marked ? h("span", { class: "muted", text: `Marked by ${item.missed_marked_by} ` }) : null, button),
     );

@@ -200,6 +200,7 @@ function failure(error) {
 async function loadNotEscalated() {
   state.notEscalated = await api(`${base}/conversations/not-escalated?${query({ limit: state.limit })}`);
   renderNotEscalated($("#not-escalated-table"), state.notEscalated, {
+    watchLevel: state.report.missed_escalations.watch_level,
     onToggle: toggle,
     onMore: async () => {
       state.limit += PAGE;
