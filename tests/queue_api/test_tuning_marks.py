@@ -4,6 +4,7 @@ the list of conversations never escalated; who may see the tuning report; bad in
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +15,17 @@ from escalator_schemas.classification import TriggerKind, Urgency
 from queue_api.auth import Role
 from queue_api.main import create_app as create_queue_api
 from queue_api.settings import QueueApiSettings
+from tests.fuzz import schemathesis
 from tests.queue_api.tuning_support import START, Conversation, Escalation, at, play, record
-from tests.stack import api_client, demo_config, free_port, publish_config, running, token
+from tests.stack import (
+    api_client,
+    demo_config,
+    free_port,
+    publish_config,
+    running,
+    serve,
+    token,
+)
 
 pytestmark = [pytest.mark.integration]
 
@@ -170,3 +180,41 @@ async def test_refusals(queue: Queue, database: str, unique: str) -> None:
         default = (await admin.get(report)).json()["period"]
     span = datetime.fromisoformat(default["to"]) - datetime.fromisoformat(default["from"])
     assert span == timedelta(days=7)
+
+
+FUZZ = """
+[generation]
+max-examples = 10
+database = "none"
+
+[dictionaries.agents]
+values = ["{agent}"]
+
+[dictionaries.conversations]
+values = ["a", "b", "c", "e"]
+
+[parameters]
+"path.agent_id" = {{ dictionary = "agents", probability = 0.8 }}
+"path.conversation_id" = {{ dictionary = "conversations", probability = 0.7 }}
+"""
+
+
+async def test_schemathesis_finds_no_server_error(
+    queue: Queue, database: str, unique: str, tmp_path: Path
+) -> None:
+    """Whatever schemathesis sends to the tuning endpoints, never a 5xx."""
+    tenant, agent = await _agent(queue, database, unique)
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(FUZZ.format(agent=agent))
+    async with serve(queue.app, lifespan=False) as address:
+        returncode, report = await schemathesis(
+            address,
+            config,
+            token(queue.settings, "root", tenant, Role.ADMIN),
+            r"^/api/v1/agents/\{agent_id\}/(tuning-report|conversations)",
+            seed=9,
+            workers=2,
+            within=120,
+        )
+    assert returncode == 0, report[-6000:]
+    assert "Tested: 4" in report
