@@ -1,6 +1,7 @@
 // Escalation settings of one agent: the draft, saved with If-Match (optimistic concurrency),
 // and published. Every validation message of a 422 is shown next to its field.
 
+import { mountBacktest } from "./backtest.js";
 import { $, $$, announce, h, recall, remember, replace } from "./dom.js";
 import { AREAS, CATEGORIES, categoryLabel, dateTime, label, TOPICS, timeAgo } from "./format.js";
 import { ApiError, api, request, requireSession } from "./session.js";
@@ -75,6 +76,12 @@ function toDocument(config) {
     return copy;
   });
   return document;
+}
+
+/** What a backtest tries: the working copy with its plan tier and threshold in effect; who is
+ * notified and the webhooks do not matter to it. */
+function backtestDocument(config) {
+  return { ...structuredClone(config), supervisors: [], webhooks: [] };
 }
 
 function snapshot(config) {
@@ -850,4 +857,6 @@ if (!agent) {
   $("#open-preview-chat").href = `/preview?agent=${encodeURIComponent(agent)}`;
   $("#open-preview-chat").hidden = !session.isAdmin; // the preview chat needs role admin
   await load();
+  // Issue 11: try the settings on screen against the last week's conversations (admins).
+  if (session.isAdmin) mountBacktest({ agent, draft: () => backtestDocument(state.config) });
 }
