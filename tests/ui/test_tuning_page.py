@@ -12,6 +12,7 @@ from queue_api.settings import QueueApiSettings
 from tests.queue_api.tuning_week import known_week
 from tests.stack import free_port
 from tests.ui.browser import (
+    NARROW,
     WIDE,
     PageProblems,
     UiServer,
@@ -108,6 +109,13 @@ async def test_the_tuning_page_shows_the_week_and_marks_a_missed_escalation(
         ]  # fmt: skip
         await screenshot(page, "tuning-report-wide", full_page=True)
         assert await contrast_failures(page) == []
+        # On a phone: nothing wider than the screen but the tables, which scroll on their own.
+        await page.set_viewport_size(NARROW)
+        assert await page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+        await screenshot(page, "tuning-report-narrow", full_page=True)
+        await page.set_viewport_size(WIDE)
 
         # Mark conv-8 as missed: the figure and the tables follow; then take it back.
         await page.get_by_role("button", name="Mark as missed: conv-8").click()

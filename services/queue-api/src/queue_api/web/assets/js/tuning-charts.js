@@ -33,7 +33,11 @@ export function percentText(value, digits = 1) {
   return `${rounded}%`;
 }
 
-const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+const dayFormat = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  timeZone: "UTC",
+});
 
 export function dayLabel(isoDate) {
   return dayFormat.format(new Date(`${isoDate}T00:00:00Z`));
@@ -63,7 +67,11 @@ export function rateChart(daily) {
   for (const tick of [0, scale / 2, scale]) {
     chart.append(
       svg("line", { x1: left, x2: width - 4, y1: y(tick), y2: y(tick), class: "grid" }),
-      svg("text", { x: left - 6, y: y(tick) + 4, class: "axis", "text-anchor": "end" }, percentText(tick, 0)),
+      svg(
+        "text",
+        { x: left - 6, y: y(tick) + 4, class: "axis", "text-anchor": "end" },
+        percentText(tick, 0),
+      ),
     );
   }
   daily.forEach((day, index) => {
@@ -101,7 +109,11 @@ export function rateChart(daily) {
   });
   chart.append(
     svg("line", { x1: left, x2: width - 4, y1: y(HIGH_RATE), y2: y(HIGH_RATE), class: "limit" }),
-    svg("text", { x: width - 6, y: y(HIGH_RATE) - 4, class: "axis limit-label", "text-anchor": "end" }, "20%"),
+    svg(
+      "text",
+      { x: width - 6, y: y(HIGH_RATE) - 4, class: "axis limit-label", "text-anchor": "end" },
+      "20%",
+    ),
   );
   return chart;
 }

@@ -10,7 +10,15 @@ function table(caption, headers, rows) {
     "table",
     { class: "data-table" },
     h("caption", { class: "visually-hidden", text: caption }),
-    h("thead", {}, h("tr", {}, headers.map((text) => h("th", { scope: "col", text })))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        headers.map((text) => h("th", { scope: "col", text })),
+      ),
+    ),
     h("tbody", {}, rows),
   );
 }
@@ -20,7 +28,8 @@ function empty(text) {
 }
 
 function frustration(value, watchLevel) {
-  if (value === null || value === undefined) return h("span", { class: "muted", text: "Not scored" });
+  if (value === null || value === undefined)
+    return h("span", { class: "muted", text: "Not scored" });
   return h("span", { class: value >= watchLevel ? "score-high" : "", text: percentText(value, 0) });
 }
 
@@ -32,7 +41,10 @@ function queueLink(escalation, environment) {
 export function renderFalse(container, report) {
   const items = report.false_escalations.items;
   if (!items.length) {
-    replace(container, empty("No completed escalation of this period was flagged as one the AI could have handled."));
+    replace(
+      container,
+      empty("No completed escalation of this period was flagged as one the AI could have handled."),
+    );
     return;
   }
   const rows = items.map((item) =>
@@ -41,7 +53,9 @@ export function renderFalse(container, report) {
       { dataset: { escalation: item.escalation_id } },
       h("td", {}, queueLink(item, report.environment)),
       h("td", { text: dateTime(item.detected_at) }),
-      h("td", { text: `${TRIGGER_KIND[item.trigger.kind] || item.trigger.kind} · ${item.trigger.detail}` }),
+      h("td", {
+        text: `${TRIGGER_KIND[item.trigger.kind] || item.trigger.kind} · ${item.trigger.detail}`,
+      }),
       h("td", { text: categoryLabel(item.category) }),
       h("td", { text: item.assigned_to || "–" }),
       h("td", { class: "wrap", text: item.resolution_note || "" }),
@@ -49,7 +63,11 @@ export function renderFalse(container, report) {
   );
   replace(
     container,
-    table("False escalations", ["Conversation", "Detected", "Trigger", "Category", "Completed by", "Resolution note"], rows),
+    table(
+      "False escalations",
+      ["Conversation", "Detected", "Trigger", "Category", "Completed by", "Resolution note"],
+      rows,
+    ),
   );
 }
 
@@ -84,7 +102,11 @@ export function renderMissed(container, report) {
   );
   replace(
     container,
-    table("Missed escalations", ["Conversation", "Last message", "Peak frustration", "Why", "The customer's last words"], rows),
+    table(
+      "Missed escalations",
+      ["Conversation", "Last message", "Peak frustration", "Why", "The customer's last words"],
+      rows,
+    ),
   );
 }
 
@@ -121,18 +143,33 @@ export function renderGaps(container, report) {
     h(
       "tr",
       { dataset: { supervisor: s.supervisor_id }, class: s.gap ? "has-gap" : null },
-      h("td", {}, h("strong", { text: s.name }), h("span", { class: "muted", text: ` (${s.supervisor_id})` })),
+      h(
+        "td",
+        {},
+        h("strong", { text: s.name }),
+        h("span", { class: "muted", text: ` (${s.supervisor_id})` }),
+      ),
       h("td", { class: "wrap", text: scopes(s) }),
       h("td", { class: "num", text: s.matching_escalations }),
       h("td", { class: "num", text: s.notified }),
       h("td", { class: "num", text: s.owned }),
-      h("td", {}, s.gap ? h("span", { class: "chip breached", text: GAP[s.gap] }) : h("span", { class: "chip status-completed", text: "OK" })),
+      h(
+        "td",
+        {},
+        s.gap
+          ? h("span", { class: "chip breached", text: GAP[s.gap] })
+          : h("span", { class: "chip status-completed", text: "OK" }),
+      ),
     ),
   );
   replace(
     container,
     unrouted,
-    table("Notification gaps", ["Supervisor", "Scopes", "Matching", "Notified", "Owned", "Gap"], rows),
+    table(
+      "Notification gaps",
+      ["Supervisor", "Scopes", "Matching", "Notified", "Owned", "Gap"],
+      rows,
+    ),
   );
 }
 
@@ -161,17 +198,38 @@ export function renderNotEscalated(container, page, { watchLevel, onToggle, onMo
       h("td", { class: "num", text: item.message_count }),
       h("td", {}, frustration(item.peak_frustration, watchLevel)),
       h("td", { class: "wrap", text: item.customer_excerpt || "" }),
-      h("td", {}, marked ? h("span", { class: "muted", text: `Marked by ${item.missed_marked_by} ` }) : null, button),
+      h(
+        "td",
+        {},
+        marked ? h("span", { class: "muted", text: `Marked by ${item.missed_marked_by} ` }) : null,
+        button,
+      ),
     );
   });
   const more =
     page.next_offset !== null
-      ? h("button", { type: "button", class: "small mt", text: `Show more (${page.total - page.items.length} left)`, onclick: onMore })
+      ? h("button", {
+          type: "button",
+          class: "small mt",
+          text: `Show more (${page.total - page.items.length} left)`,
+          onclick: onMore,
+        })
       : null;
   replace(
     container,
     h("p", { class: "muted", text: `${page.total} conversations not escalated.` }),
-    table("Conversations not escalated", ["Conversation", "Last message", "Messages", "Peak frustration", "The customer's last words", label("action")], rows),
+    table(
+      "Conversations not escalated",
+      [
+        "Conversation",
+        "Last message",
+        "Messages",
+        "Peak frustration",
+        "The customer's last words",
+        label("action"),
+      ],
+      rows,
+    ),
     more,
   );
 }

@@ -4,7 +4,8 @@
 import { $, announce, h, recall, remember, replace } from "./dom.js";
 import { ApiError, api, requireSession } from "./session.js";
 import { mountShell } from "./shell.js";
-import { percentText, rateChart, triggerChart } from "./tuning-charts.js";
+import { rateChart, triggerChart } from "./tuning-charts.js";
+import { renderAdvice, renderFigures, renderNotes } from "./tuning-figures.js";
 import { renderFalse, renderGaps, renderMissed, renderNotEscalated } from "./tuning-tables.js";
 
 const session = await requireSession();
@@ -60,126 +61,9 @@ function keepInUrl() {
   history.replaceState(null, "", url);
 }
 
-// --- figures ------------------------------------------------------------------------------------
-
-function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "–";
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  if (seconds < 3600) {
-    const minutes = seconds / 60;
-    return `${minutes < 10 ? Number(minutes.toFixed(1)) : Math.round(minutes)} min`;
-  }
-  const hours = Math.floor(seconds / 3600);
-  return `${hours} h ${Math.round((seconds - hours * 3600) / 60)} min`;
-}
-
-function figure(key, name, value, detail, tone = "") {
-  return h(
-    "div",
-    { class: `figure ${tone}`, dataset: { figure: key } },
-    h("dt", { text: name }),
-    h("dd", { class: "value", text: value }),
-    h("dd", { class: "detail", text: detail }),
-  );
-}
-
-function renderFigures(report) {
-  const urgency = report.by_urgency
-    .filter((u) => u.count)
-    .map((u) => `${u.count} ${u.urgency}`)
-    .join(" · ");
-  const falsy = report.false_escalations;
-  const missed = report.missed_escalations;
-  const gaps = report.notification_gaps;
-  const idle = gaps.not_notified.length + gaps.no_matching_escalations.length;
-  const claim = report.time_to_claim;
-  const resolve = report.time_to_resolve;
-  const high = report.escalation_rate !== null && report.escalation_rate > 0.2;
-  replace(
-    $("#figures"),
-    figure("conversations", "Conversations", report.conversations, `${report.escalated_conversations} escalated`),
-    figure(
-      "escalation-rate",
-      "Escalation rate",
-      percentText(report.escalation_rate),
-      high ? "Above 20%" : report.escalation_rate === null ? "No recorded conversations" : "At or below 20%",
-      high ? "warn" : "",
-    ),
-    figure("escalations", "Escalations", report.escalations, urgency || "None"),
-    figure(
-      "false-escalations",
-      "False escalations",
-      falsy.count,
-      `${percentText(falsy.rate)} of ${falsy.completed} completed`,
-      falsy.count ? "warn" : "",
-    ),
-    figure(
-      "missed-escalations",
-      "Missed escalations",
-      missed.count,
-      `${missed.marked} marked · ${missed.frustration_detected} frustrated` +
-        (missed.scoring.unscored ? ` · ${missed.scoring.unscored} not scored` : ""),
-      missed.count ? "warn" : "",
-    ),
-    figure(
-      "notification-gaps",
-      "Notification gaps",
-      idle,
-      `supervisors without escalations · ${gaps.unrouted_escalations} unrouted`,
-      idle || gaps.unrouted_escalations ? "warn" : "",
-    ),
-    figure(
-      "time-to-claim",
-      "Time to claim (median)",
-      duration(claim.p50_seconds),
-      `p90 ${duration(claim.p90_seconds)} · max ${duration(claim.max_seconds)} · ${claim.pending} unclaimed`,
-    ),
-    figure(
-      "time-to-resolve",
-      "Time to resolve (median)",
-      duration(resolve.p50_seconds),
-      `p90 ${duration(resolve.p90_seconds)} · max ${duration(resolve.max_seconds)} · ${resolve.pending} open`,
-    ),
-  );
-}
-
-function renderAdvice(report) {
-  const settings = `/settings?agent=${encodeURIComponent(agent)}`;
-  if (!report.advice.length) {
-    replace($("#advice"), h("p", { class: "notice success", text: "Nothing to tune for this period." }));
-    return;
-  }
-  replace(
-    $("#advice"),
-    h(
-      "ul",
-      { class: "advice-list" },
-      report.advice.map((advice) =>
-        h(
-          "li",
-          { class: "notice warning", dataset: { advice: advice.kind } },
-          h("p", { text: advice.message }),
-          advice.phrases.length
-            ? h("p", { class: "tags" }, advice.phrases.map((phrase) => h("span", { class: "tag", text: phrase })))
-            : null,
-          h("a", { href: settings, text: `Open ${advice.setting.replace(/_/g, " ")} in the settings` }),
-        ),
-      ),
-    ),
-  );
-}
-
-function renderNotes(report) {
-  $("#notes-card").hidden = !report.notes.length;
-  replace($("#notes"), report.notes.map((note) => h("li", { text: note })));
-  $("#missed-help").textContent =
-    `Never escalated, yet marked by a supervisor or with a customer frustration of ` +
-    `${percentText(report.missed_escalations.watch_level, 0)} or more.`;
-}
-
 function render(report) {
   renderFigures(report);
-  renderAdvice(report);
+  renderAdvice(report, agent);
   replace($("#rate-chart"), rateChart(report.daily));
   replace($("#trigger-chart"), triggerChart(report.by_trigger, report.escalations));
   renderFalse($("#false-table"), report);
@@ -193,12 +77,15 @@ function render(report) {
 const base = `/api/v1/agents/${encodeURIComponent(agent)}`;
 
 function failure(error) {
-  if (error instanceof ApiError && error.errors.length) return error.errors.map((e) => e.msg).join("; ");
+  if (error instanceof ApiError && error.errors.length)
+    return error.errors.map((e) => e.msg).join("; ");
   return error.message;
 }
 
 async function loadNotEscalated() {
-  state.notEscalated = await api(`${base}/conversations/not-escalated?${query({ limit: state.limit })}`);
+  state.notEscalated = await api(
+    `${base}/conversations/not-escalated?${query({ limit: state.limit })}`,
+  );
   renderNotEscalated($("#not-escalated-table"), state.notEscalated, {
     watchLevel: state.report.missed_escalations.watch_level,
     onToggle: toggle,
@@ -216,10 +103,14 @@ async function load() {
     state.report = await api(`${base}/tuning-report?${query({ timezone: zone })}`);
     render(state.report);
     await loadNotEscalated();
-    $("#load-status").textContent = `Updated ${new Date(state.report.generated_at).toLocaleTimeString()}.`;
+    $("#load-status").textContent =
+      `Updated ${new Date(state.report.generated_at).toLocaleTimeString()}.`;
   } catch (error) {
     $("#load-status").textContent = "";
-    replace($("#banner"), h("p", { class: "notice error", text: `Could not load the report: ${failure(error)}` }));
+    replace(
+      $("#banner"),
+      h("p", { class: "notice error", text: `Could not load the report: ${failure(error)}` }),
+    );
   }
 }
 
@@ -229,7 +120,11 @@ async function toggle(conversationId, marked, button) {
   try {
     await api(path, marked ? { method: "DELETE" } : { method: "PUT", body: {} });
     await load();
-    announce(marked ? `${conversationId} is no longer marked missed.` : `${conversationId} marked as a missed escalation.`);
+    announce(
+      marked
+        ? `${conversationId} is no longer marked missed.`
+        : `${conversationId} marked as a missed escalation.`,
+    );
     $(`#not-escalated-table button[data-conversation="${CSS.escape(conversationId)}"]`)?.focus();
   } catch (error) {
     button.disabled = false;
@@ -284,7 +179,10 @@ if (!agent) {
   });
   $("#picker-agent").focus();
 } else if (!session.isAdmin) {
-  replace($("#banner"), h("p", { class: "notice warning", text: "The tuning report needs role admin." }));
+  replace(
+    $("#banner"),
+    h("p", { class: "notice warning", text: "The tuning report needs role admin." }),
+  );
 } else {
   remember("agent", agent);
   mountShell("tuning", session);
