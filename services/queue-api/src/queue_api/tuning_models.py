@@ -160,7 +160,10 @@ class DurationFigures(BaseModel):
     """Seconds from detection, over the period's escalations that got there."""
 
     count: int
-    pending: int = Field(description="Escalations of the period that have not got there yet.")
+    pending: int = Field(
+        description="Escalations of the period not there (yet): for claims, also those handed"
+        " back to the AI before anyone claimed them."
+    )
     p50_seconds: float | None
     p90_seconds: float | None = Field(description="Linear interpolation between ranks.")
     max_seconds: float | None

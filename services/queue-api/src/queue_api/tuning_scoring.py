@@ -53,6 +53,8 @@ class FrustrationScorer:
         pending = await conversations_sql.conversations_to_score(
             pool, scope, self.max_conversations + 1
         )
+        if not pending:
+            return None
         more = len(pending) > self.max_conversations
         # Webhook secrets have no business in a scoring request; and the detector reads a
         # conversation only under an enabled configuration, whatever the agent's switch says.
