@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +21,13 @@ from escalator_schemas.config import EscalationConfig
 from queue_api.auth import Role
 from queue_api.main import create_app as create_queue_api
 from queue_api.settings import QueueApiSettings
+from tests.fuzz import schemathesis
 from tests.queue_api.support import pool_of, routed, store
 from tests.stack import api_client, eventually, free_port, now, producer, running, serve, token
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "detector-backtest-token"
-AGENT = "shop-bot"
 
 
 @dataclass
@@ -60,6 +61,7 @@ async def stack(kafka: str, database: str) -> AsyncIterator[Stack]:
 def turns(
     conversation: str,
     tenant: str,
+    agent: str,
     days_ago: float,
     lines: Sequence[tuple[str, float | None]],
     **extra: Any,
@@ -70,7 +72,7 @@ def turns(
             "message_id": f"{conversation}-{index}",
             "conversation_id": conversation,
             "tenant_id": tenant,
-            "agent_id": AGENT,
+            "agent_id": agent,
             "role": "customer" if confidence is None else "ai",
             "text": text,
             "sent_at": (start + timedelta(seconds=20 * index)).isoformat(),
@@ -94,30 +96,30 @@ LONG = [
 CALM = [("Thanks, all good", None), ("Glad to help!", 0.95)]
 
 
-async def known_agent(stack: Stack, unique: str) -> str:
+async def known_agent(stack: Stack, unique: str) -> tuple[str, str]:
     """Published: threshold 0.5. Draft: threshold 0.6, turn limit 3. Four conversations in the
     last 7 days (plus one older and one in preview); "unsure" was escalated and resolved as one
     the AI could have handled, "long" was marked as a missed escalation."""
-    tenant = f"t-{unique}"
+    tenant, agent = f"t-{unique}", f"shop-{unique}"
     pool = pool_of(stack.app)
     await config_store.save_draft(
-        pool, tenant, AGENT, EscalationConfig(escalation_threshold=0.5), "test"
+        pool, tenant, agent, EscalationConfig(escalation_threshold=0.5), "test"
     )
-    await config_store.publish(pool, tenant, AGENT, "test")
+    await config_store.publish(pool, tenant, agent, "test")
     await config_store.save_draft(
         pool,
         tenant,
-        AGENT,
+        agent,
         EscalationConfig(escalation_threshold=0.6, max_ai_turns_before_escalation=3),
         "test",
     )
     messages = (
-        turns("keyword", tenant, 3, KEYWORD)
-        + turns("unsure", tenant, 2, UNSURE)
-        + turns("long", tenant, 1, LONG)
-        + turns("calm", tenant, 0.1, CALM)
-        + turns("too-old", tenant, 20, KEYWORD)
-        + turns("preview", tenant, 1, KEYWORD, environment="preview")
+        turns("keyword", tenant, agent, 3, KEYWORD)
+        + turns("unsure", tenant, agent, 2, UNSURE)
+        + turns("long", tenant, agent, 1, LONG)
+        + turns("calm", tenant, agent, 0.1, CALM)
+        + turns("too-old", tenant, agent, 20, KEYWORD)
+        + turns("preview", tenant, agent, 1, KEYWORD, environment="preview")
     )
     async with producer(stack.settings.kafka_bootstrap_servers) as kafka_producer:
         for message in messages:
@@ -133,7 +135,7 @@ async def known_agent(stack: Stack, unique: str) -> str:
         return bool(count == len(messages))
 
     await eventually(all_stored)
-    escalation = routed(tenant, agent=AGENT, conversation="unsure")
+    escalation = routed(tenant, agent=agent, conversation="unsure")
     await store(stack.app, [escalation])
     async with api_client(stack.app, token(stack.settings, "alice", tenant)) as alice:
         assert (
@@ -149,13 +151,13 @@ async def known_agent(stack: Stack, unique: str) -> str:
         " WHERE tenant_id = $1 AND conversation_id = 'long'",
         tenant,
     )
-    return tenant
+    return tenant, agent
 
 
 async def test_the_draft_over_the_last_7_days_counts_exactly(stack: Stack, unique: str) -> None:
-    tenant = await known_agent(stack, unique)
+    tenant, agent = await known_agent(stack, unique)
     async with api_client(stack.app, token(stack.settings, "root", tenant)) as admin:
-        response = await admin.post(f"/api/v1/agents/{AGENT}/backtest", json={})
+        response = await admin.post(f"/api/v1/agents/{agent}/backtest", json={})
 
     assert response.status_code == 200, response.text
     answer = response.json()
@@ -244,7 +246,7 @@ async def test_only_admins_of_the_agent_s_tenant_may_backtest(stack: Stack, uniq
         api_client(stack.app, token(stack.settings, "sam", tenant, Role.SUPERVISOR)) as supervisor,
         api_client(stack.app, token(stack.settings, "eve", f"other-{unique}")) as stranger,
     ):
-        forbidden = await supervisor.post(f"/api/v1/agents/{AGENT}/backtest", json={})
+        forbidden = await supervisor.post("/api/v1/agents/owned/backtest", json={})
         missing = await stranger.post("/api/v1/agents/owned/backtest", json={})
     assert forbidden.status_code == 403
     assert missing.status_code == 404
@@ -281,3 +283,33 @@ async def test_an_unreachable_or_slow_detector_is_a_502_or_a_504(stack: Stack, u
     assert "cannot be reached" in unreachable.json()["detail"]
     assert too_slow.status_code == 504
     assert too_slow.headers["content-type"] == "application/problem+json"
+
+
+FUZZ_CONFIG = """
+[generation]
+max-examples = 12
+database = "none"
+
+[parameters]
+"path.agent_id" = {{ dictionary = "agents", probability = 0.7 }}
+
+[dictionaries.agents]
+values = ["{agent}"]
+"""
+
+
+async def test_schemathesis_finds_no_server_error(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    """Whatever the generator sends, the backtest answers no 5xx while the detector is up."""
+    tenant, agent = await known_agent(stack, unique)
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(FUZZ_CONFIG.format(agent=agent))
+    bearer = token(stack.settings, "root", tenant)
+    async with serve(stack.app, lifespan=False) as address:
+        returncode, report = await schemathesis(
+            address, config, bearer, "/backtest$", seed=11, workers=2, within=240
+        )
+    assert returncode == 0, report[-6000:]
+    assert "Tested: 1" in report
+    assert "No issues found" in report

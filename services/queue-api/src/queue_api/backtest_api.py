@@ -31,6 +31,7 @@ from queue_api.auth import CurrentPrincipal, Principal
 from queue_api.backtest_models import BacktestAnswer, BacktestAsk, BacktestPeriod, DetectorAnswer
 from queue_api.backtest_upload import parse_upload
 from queue_api.errors import problem_responses
+from queue_api.models import ProblemDetails
 from queue_api.problems import Problem
 from queue_api.settings import QueueApiSettings
 
@@ -58,7 +59,13 @@ def _admin(principal: CurrentPrincipal) -> Principal:
 
 PoolDep = Annotated[Pool, Depends(_pool)]
 AdminPrincipal = Annotated[Principal, Depends(_admin)]
-AgentId = Annotated[str, Path(min_length=1, max_length=64, description="The AI agent.")]
+AgentId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[^\x00]+$", description="The AI agent.")
+]
+_DETECTOR_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    502: {"model": ProblemDetails, "description": "The detector cannot be reached or failed."},
+    504: {"model": ProblemDetails, "description": "The detector did not finish in time."},
+}
 
 
 def _invalid(field: str, msg: str) -> Problem:
@@ -68,7 +75,10 @@ def _invalid(field: str, msg: str) -> Problem:
 
 def _period(ask: BacktestAsk, now: datetime) -> tuple[datetime, datetime]:
     end = ask.to or now
-    start = ask.from_ or end - timedelta(days=ask.days)
+    try:
+        start = ask.from_ or end - timedelta(days=ask.days)
+    except OverflowError as error:  # `to` within days of year 1
+        raise _invalid("to", "too far in the past") from error
     if start >= end:
         raise _invalid("from", "must be before `to`")
     if end - start > MAX_PERIOD:
@@ -125,7 +135,7 @@ async def _draft(
 @router.post(
     "/backtest",
     response_model=BacktestAnswer,
-    responses=problem_responses(401, 403, 404, 413, 422) | {502: {}, 504: {}},
+    responses=problem_responses(401, 403, 404, 413, 422) | _DETECTOR_PROBLEMS,
 )
 async def backtest_draft(
     agent_id: AgentId, ask: BacktestAsk, request: Request, principal: AdminPrincipal, pool: PoolDep
