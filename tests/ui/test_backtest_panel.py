@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 expect.set_options(timeout=30_000)
 
-CONVERSATIONS = {
+CONVERSATIONS: dict[str, list[tuple[str, float | None]]] = {
     "keyword": [("Order 12 is late.", None), ("I want a refund", None)],
     "unsure": [("Does the lamp fit an E14 socket?", None), ("I think so.", 0.55)],
     "long": [
