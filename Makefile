@@ -95,9 +95,12 @@ eval: install ## Detection quality over a labelled JSON-lines file: make eval FI
 	@$(RUN) python -m detector.evaluate "$(FILE)" $(if $(VERBOSE),--verbose)
 
 .PHONY: backtest
+# Through the environment, so changes may hold any quotes (e.g. JSON keyword lists).
+backtest: export BACKTEST_SET = $(SET)
+backtest: export BACKTEST_AGAINST = $(AGAINST)
 backtest: install ## A changed policy on a JSON-lines file: make backtest FILE=… SET="…" AGAINST="…"
-	@$(RUN) python -m detector.backtest "$(FILE)" $(if $(SET),--set '$(SET)') \
-	  $(if $(AGAINST),--against '$(AGAINST)') $(if $(NO_MODEL),--no-model)
+	@$(RUN) python -m detector.backtest "$(FILE)" --set "$$BACKTEST_SET" \
+	  --against "$$BACKTEST_AGAINST" $(if $(NO_MODEL),--no-model)
 
 .PHONY: bench
 bench: install ## Benchmarks on the real broker, each against a baseline measured in the same run

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = synthesise(load_cases(args.file), args.scale)
     conversations = [BacktestConversation(conversation_id=c.id, messages=c.messages) for c in cases]
     plans = {"baseline": overrides(args.baseline), "draft": overrides(args.draft)}
-    if args.draft is None and args.baseline is None:
+    if not args.draft and not args.baseline:
         plans = {"file": {}}
     configs = {
         name: [changed(case.config.config, changes) for case in cases]
