@@ -2,9 +2,10 @@
 
 queue-api consumes ``chat.messages`` in a consumer group of its own (``queue-api-conversations``)
 and stores each message once (idempotent on ``message_id``: a redelivery changes no counter).
-Invalid records go to ``chat.messages.dlq`` like every consumer's; a message the database
-refuses is dead-lettered on its own instead of blocking its partition. A sweeper deletes
-conversations whose last message is older than ``QUEUE_API_CONVERSATION_RETENTION_DAYS``.
+Invalid records are counted and skipped: the detector already dead-letters every invalid chat
+message, and a second copy in ``chat.messages.dlq`` would read as a second problem. A message
+the database refuses is dead-lettered on its own instead of blocking its partition. A sweeper
+deletes conversations whose last message is older than ``QUEUE_API_CONVERSATION_RETENTION_DAYS``.
 """
 
 import asyncio
@@ -16,6 +17,7 @@ import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter
 
 from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
@@ -34,6 +36,10 @@ from queue_api import conversation_repository as sql
 log = structlog.get_logger(__name__)
 
 CONSUMER_GROUP = "queue-api-conversations"
+INVALID_SKIPPED = Counter(
+    "escalator_conversation_store_invalid",
+    "Invalid chat messages the conversation store skipped (the detector dead-letters them)",
+)
 SWEEP_INTERVAL_SECONDS = 3600.0
 
 Accepted = list[tuple[ConsumerRecord[bytes, bytes], ChatMessage]]
@@ -112,11 +118,12 @@ async def register(context: ServiceContext, retention_days: float) -> Conversati
         records: Sequence[ConsumerRecord[bytes, bytes]] = batch_records(message)
         MESSAGES_CONSUMED.labels(CONSUMER_GROUP, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
+        INVALID_SKIPPED.inc(len(rejected))
         stored, refused = await store(pool, accepted)
         if stored:
             log.debug("chat messages stored", count=stored)
-        if rejected or refused:
-            await dead_letter(broker, CONSUMER_GROUP, [*rejected, *refused])
+        if refused:
+            await dead_letter(broker, CONSUMER_GROUP, refused)
 
     broker.subscriber(topics.CHAT_MESSAGES, **batch_subscription(context.settings, CONSUMER_GROUP))(
         on_chat_messages
