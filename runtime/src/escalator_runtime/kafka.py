@@ -1,6 +1,7 @@
 """Kafka plumbing: the broker, batch decoding, dead-lettering, publishing events, topics."""
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, TypeVar
@@ -10,12 +11,15 @@ from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
+from faststream.kafka.security import parse_security
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
-from opentelemetry import propagate
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 
+from escalator_runtime import tracing
+from escalator_runtime.metrics import consume_metrics
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
 from escalator_schemas.events import EventEnvelope
@@ -34,10 +38,40 @@ DEAD_LETTERED = Counter(
 JSON_HEADERS = {"content-type": "application/json"}
 
 
+def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """TLS and SASL for the broker connection, from the ``KAFKA_SECURITY_PROTOCOL`` family."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = (
+        ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+        if protocol in {"SSL", "SASL_SSL"}
+        else None
+    )
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    if not settings.kafka_sasl_username or settings.kafka_sasl_password is None:
+        raise ValueError(f"{protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+    sasl = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }[settings.kafka_sasl_mechanism]
+    return sasl(
+        settings.kafka_sasl_username,
+        settings.kafka_sasl_password.get_secret_value(),
+        ssl_context=context,
+        use_ssl=protocol == "SASL_SSL",
+    )
+
+
 def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
-    """A broker whose producer waits for the leader's ack and never reorders retries."""
+    """A broker whose producer waits for the leader's ack and never reorders retries, and
+    whose every consumed batch is measured (``escalator_batch_*`` metrics)."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=kafka_security(settings),
+        middlewares=[consume_metrics(service)],
         client_id=service,
         acks="all",
         enable_idempotence=True,
@@ -152,20 +186,22 @@ async def dead_letter(broker: KafkaBroker, service: str, rejected: Iterable[Reje
 
 def trace_headers() -> dict[str, str]:
     """W3C trace context of the current span, for the next Kafka hop."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier
+    return tracing.carrier()
 
 
 async def publish_events(broker: KafkaBroker, topic: str, events: Iterable[EventEnvelope]) -> int:
-    """Publish events keyed by conversation, waiting until the broker has them all."""
-    headers = JSON_HEADERS | trace_headers()
+    """Publish events keyed by conversation, waiting until the broker has them all. Each event
+    carries the trace context of its escalation's span when the batch being handled has one
+    (``tracing.consumed`` / ``tracing.escalations``), else the current one."""
+    current = trace_headers()
     futures = [
         await broker.publish(
             event.model_dump_json().encode(),
             topic,
             key=event.conversation_id.encode(),
-            headers=headers | {"event-type": event.event_type},
+            headers=JSON_HEADERS
+            | tracing.carrier_for(event.escalation_id, current)
+            | {"event-type": event.event_type},
             no_confirm=True,
         )
         for event in events
@@ -175,10 +211,18 @@ async def publish_events(broker: KafkaBroker, topic: str, events: Iterable[Event
 
 
 async def ensure_topics(
-    bootstrap_servers: str, specs: Iterable[topics.TopicSpec] = topics.ALL_TOPICS
+    bootstrap_servers: str,
+    specs: Iterable[topics.TopicSpec] = topics.ALL_TOPICS,
+    *,
+    replication_factor: int = 1,
+    security: BaseSecurity | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="escalator-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id="escalator-admin",
+        **parse_security(security),
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -189,7 +233,7 @@ async def ensure_topics(
                     NewTopic(
                         spec.name,
                         num_partitions=spec.partitions,
-                        replication_factor=1,
+                        replication_factor=replication_factor,
                         topic_configs={"cleanup.policy": "compact"} if spec.compacted else {},
                     )
                     for spec in missing

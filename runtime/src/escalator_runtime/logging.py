@@ -1,4 +1,10 @@
-"""structlog set-up: JSON lines when not on a terminal, readable console output when on one."""
+"""structlog set-up: JSON lines when not on a terminal, readable console output when on one.
+
+Every line carries ``trace_id`` and ``span_id``: those of the escalation it names when the batch
+being handled traced it (``tracing.span_for``), else the current span's. Chat message texts are
+PII and secrets are secrets: fields that hold them are masked unless texts are allowed
+(``LOG_MESSAGE_TEXT``, and even then only texts, never secrets).
+"""
 
 import logging
 import sys
@@ -6,18 +12,49 @@ import sys
 import structlog
 from opentelemetry import trace
 
+from escalator_runtime import tracing
+
+MASK = "[redacted]"
+# Field names log calls use for what customers wrote and what supervisors noted.
+MESSAGE_TEXT_FIELDS = frozenset(
+    {"text", "message_text", "transcript", "resolution_note", "escalation_response", "body"}
+)
+SECRET_FIELDS = frozenset(
+    {"password", "secret", "api_key", "authorization", "access_token", "token", "jwt", "cookie"}
+)
+
 
 def _add_trace_context(
     _logger: object, _method: str, event_dict: structlog.types.EventDict
 ) -> structlog.types.EventDict:
-    span_context = trace.get_current_span().get_span_context()
+    span = None
+    escalation_id = event_dict.get("escalation_id")
+    if escalation_id is not None:
+        span = tracing.span_for(escalation_id)
+    span_context = (span or trace.get_current_span()).get_span_context()
     if span_context.is_valid:
         event_dict.setdefault("trace_id", format(span_context.trace_id, "032x"))
         event_dict.setdefault("span_id", format(span_context.span_id, "016x"))
     return event_dict
 
 
-def configure_logging(service: str, level: str = "INFO", json: bool | None = None) -> None:
+def _masker(message_texts: bool) -> structlog.types.Processor:
+    masked = SECRET_FIELDS if message_texts else SECRET_FIELDS | MESSAGE_TEXT_FIELDS
+
+    def mask(
+        _logger: object, _method: str, event_dict: structlog.types.EventDict
+    ) -> structlog.types.EventDict:
+        for key in masked.intersection(event_dict):
+            if event_dict[key] is not None:
+                event_dict[key] = MASK
+        return event_dict
+
+    return mask
+
+
+def configure_logging(
+    service: str, level: str = "INFO", json: bool | None = None, *, message_texts: bool = False
+) -> None:
     """Route structlog and the standard library's logging through one JSON renderer."""
     as_json = not sys.stderr.isatty() if json is None else json
     shared: list[structlog.types.Processor] = [
@@ -26,6 +63,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool | None = Non
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace_context,
+        _masker(message_texts),
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

@@ -15,8 +15,9 @@ from escalator_runtime.db import Pool, create_pool
 from escalator_runtime.health import add_operational_routes, broker_check, database_check
 from escalator_runtime.kafka import make_broker
 from escalator_runtime.logging import configure_logging
+from escalator_runtime.metrics import consumer_lag
 from escalator_runtime.settings import ServiceSettings
-from escalator_runtime.telemetry import configure_tracing
+from escalator_runtime.telemetry import configure_tracing, instrument_app
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +46,9 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(name, settings.log_level, settings.log_json)
+        configure_logging(
+            name, settings.log_level, settings.log_json, message_texts=settings.log_message_text
+        )
         configure_tracing(name)
         async with AsyncExitStack() as stack:
             pool = await create_pool(settings.database_url, settings.db_pool_max_size)
@@ -56,6 +59,7 @@ def create_service_app(
             await setup(context)
             await broker.start()
             stack.push_async_callback(broker.stop)
+            await stack.enter_async_context(consumer_lag(broker, name))
             app.state.context = context
             app.state.readiness = {
                 "kafka": broker_check(broker),
@@ -70,6 +74,7 @@ def create_service_app(
     else:
         app.router.lifespan_context = lifespan
     add_operational_routes(app, name)
+    instrument_app(app)
     return app
 
 

@@ -4,7 +4,9 @@ Addresses come from the unprefixed variables the contract names (``KAFKA_BOOTSTR
 ``DATABASE_URL``) so one ``.env`` serves the whole stack.
 """
 
-from pydantic import AliasChoices, Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +20,28 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(
         default="postgresql://escalator:escalator@127.0.0.1:5432/escalator",
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+    )
+    # Managed clusters (Confluent Cloud, MSK, Aiven, Event Hubs...) want TLS and SASL.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        validation_alias=AliasChoices("KAFKA_SECURITY_PROTOCOL", "kafka_security_protocol"),
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="PLAIN",
+        validation_alias=AliasChoices("KAFKA_SASL_MECHANISM", "kafka_sasl_mechanism"),
+        description="With SASL_PLAINTEXT or SASL_SSL.",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("KAFKA_SASL_USERNAME", "kafka_sasl_username")
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("KAFKA_SASL_PASSWORD", "kafka_sasl_password")
+    )
+    kafka_ssl_cafile: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SSL_CAFILE", "kafka_ssl_cafile"),
+        description="CA bundle (PEM) that signed the brokers' certificates, with SSL or SASL_SSL;"
+        " unset: the system's CAs.",
     )
     kafka_group_suffix: str = Field(
         default="",
@@ -34,7 +58,9 @@ class ServiceSettings(BaseSettings):
         description="JSON logs; by default when stderr is not a terminal.",
     )
     log_message_text: bool = Field(
-        default=False, description="Log chat message texts at info level (off: they are PII)."
+        default=False,
+        validation_alias=AliasChoices("LOG_MESSAGE_TEXT", "log_message_text"),
+        description="Log chat message texts at info level (off: they are PII).",
     )
     db_pool_max_size: int = 10
     # Small fetch waits keep the end-to-end latency low; batches still fill up under load.
