@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from detector.language import LanguageJudge
 from detector.policy import idle_decision, resume
 from detector.settings import DetectorSettings
 from detector.state import ConversationKey
+from escalator_runtime import tracing
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
@@ -79,6 +81,8 @@ async def _publish(
             trigger=event.trigger.kind,
             urgency=event.urgency,
             category=event.category,
+            # Masked unless LOG_MESSAGE_TEXT allows chat texts in the logs.
+            text=event.transcript[-1].text if event.transcript else None,
         )
 
 
@@ -90,6 +94,7 @@ def register(
     judge: LanguageJudge,
 ) -> None:
     async def on_chat_messages(message: KafkaMessage) -> None:
+        started = time.time_ns()
         records = batch_records(message)
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
@@ -106,7 +111,8 @@ def register(
                 outcome: BatchOutcome = await evaluate_batch(inbound, states, judge)
                 # Published before the state is saved: a crash in between replays the batch,
                 # which decides the same escalations with the same ids (consumers dedupe).
-                await _publish(broker, outcome.detected, outcome.handoffs)
+                with tracing.escalations(SERVICE, accepted, outcome.detected, started):
+                    await _publish(broker, outcome.detected, outcome.handoffs)
                 await repository.save_states(connection, states)
         DUPLICATES.inc(outcome.duplicates)
         JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
@@ -157,7 +163,8 @@ async def sweep_idle(broker: KafkaBroker, pool: Pool, configs: ConfigView, now: 
             event = detected_event(key, state, decision, config, now)
             detected.append(event)
             handoffs.append(handoff_command(event, config))
-        await _publish(broker, detected, handoffs)
+        with tracing.escalations(SERVICE, (), detected):
+            await _publish(broker, detected, handoffs)
         await repository.save_states(connection, states)
     return len(detected)
 

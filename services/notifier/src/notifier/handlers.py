@@ -15,6 +15,7 @@ from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from escalator_runtime import tracing
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
@@ -224,10 +225,11 @@ def register(
         accepted, rejected = decode_records(records, EscalationRouted)
         if rejected:
             await dead_letter(broker, SERVICE, rejected)
-        if accepted and await plan_routed(
-            pool, configs, settings, [routed for _record, routed in accepted]
-        ):
-            sender.wake()
+        with tracing.consumed(SERVICE, ((r, routed.escalation_id) for r, routed in accepted)):
+            if accepted and await plan_routed(
+                pool, configs, settings, [routed for _record, routed in accepted]
+            ):
+                sender.wake()
 
     async def on_lifecycle(message: KafkaMessage) -> None:
         records = batch_records(message)

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from escalator_runtime import tracing
 from escalator_runtime.db import Connection, Pool
 from escalator_schemas.events import EscalationRouted, EscalationSlaBreached
 from notifier.service import PlannedEmail
@@ -79,21 +80,24 @@ async def enqueue(connection: Connection, emails: Sequence[PlannedEmail]) -> lis
     cannot be built is recorded as failed, so the outbox accounts for every supervisor."""
     if not emails:
         return []
+    # Sending continues the trace of the event the email is about.
+    traces = [tracing.carrier_for(email.escalation_id) for email in emails]
     rows = await connection.fetch(
         """
         INSERT INTO notifier_emails
             (escalation_id, supervisor_id, kind, tenant_id, agent_id, environment,
              conversation_id, recipient_name, recipient_email, language, subject, message_id,
-             message, status, last_error)
+             message, status, last_error, traceparent, tracestate)
         SELECT escalation_id, supervisor_id, kind, tenant_id, agent_id, environment,
                conversation_id, recipient_name, recipient_email, language, subject, message_id,
-               message, CASE WHEN error IS NULL THEN 'pending' ELSE 'failed' END, error
+               message, CASE WHEN error IS NULL THEN 'pending' ELSE 'failed' END, error,
+               traceparent, tracestate
         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                    $13::bytea[], $14::text[])
+                    $13::bytea[], $14::text[], $15::text[], $16::text[])
              AS e(escalation_id, supervisor_id, kind, tenant_id, agent_id, environment,
                   conversation_id, recipient_name, recipient_email, language, subject,
-                  message_id, message, error)
+                  message_id, message, error, traceparent, tracestate)
         ON CONFLICT ON CONSTRAINT notifier_emails_once DO NOTHING
         RETURNING kind
         """,
@@ -111,6 +115,8 @@ async def enqueue(connection: Connection, emails: Sequence[PlannedEmail]) -> lis
         [email.message_id for email in emails],
         [email.message for email in emails],
         [email.error for email in emails],
+        [trace.get("traceparent") for trace in traces],
+        [trace.get("tracestate") for trace in traces],
     )
     return [row["kind"] for row in rows]
 
@@ -130,6 +136,9 @@ class OutboxEmail:
     message_id: str
     message: bytes
     attempts: int
+    conversation_id: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 async def claim_due(pool: Pool, limit: int, lease_seconds: float) -> list[OutboxEmail]:
@@ -150,7 +159,8 @@ async def claim_due(pool: Pool, limit: int, lease_seconds: float) -> list[Outbox
             next_attempt_at = now() + make_interval(secs => $2)
         FROM due WHERE e.id = due.id
         RETURNING e.id, e.escalation_id, e.supervisor_id, e.kind, e.recipient_email,
-                  e.message_id, e.message, e.attempts
+                  e.message_id, e.message, e.attempts, e.conversation_id, e.traceparent,
+                  e.tracestate
         """,
         limit,
         lease_seconds,

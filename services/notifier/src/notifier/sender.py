@@ -13,7 +13,9 @@ from collections.abc import Sequence
 import structlog
 from prometheus_client import Counter, Histogram
 
+from escalator_runtime import tracing
 from escalator_runtime.db import Pool
+from escalator_runtime.metrics import DELIVERIES
 from notifier import repository
 from notifier.repository import OutboxEmail
 from notifier.service import Failure, classify_failure, retry_delay
@@ -117,6 +119,20 @@ class EmailSender:
 
     async def _deliver(self, relay: SmtpRelay, email: OutboxEmail) -> Failure | None:
         """One attempt; returns the failure when the server could not be reached at all."""
+        attributes = {
+            "escalator.escalation_id": str(email.escalation_id),
+            "escalator.email.kind": email.kind,
+            "escalator.email.attempt": email.attempts,
+        }
+        with (
+            tracing.delivery(
+                "notifier", "send email", email.traceparent, email.tracestate, attributes
+            ),
+            structlog.contextvars.bound_contextvars(conversation_id=email.conversation_id),
+        ):
+            return await self._attempt(relay, email)
+
+    async def _attempt(self, relay: SmtpRelay, email: OutboxEmail) -> Failure | None:
         try:
             async with asyncio.timeout(self._attempt_seconds):
                 response = await relay.send(
@@ -156,6 +172,7 @@ class EmailSender:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         EMAILS_SENT.labels(email.kind).inc()
+        DELIVERIES.labels("notifier", "email", "delivered").inc()
         log.info(
             "email sent",
             escalation_id=str(email.escalation_id),
@@ -183,6 +200,7 @@ class EmailSender:
                 )
                 if await repository.mark_retry(self._pool, email, failure.description, delay):
                     EMAILS_RETRIED.labels(email.kind).inc()
+                    DELIVERIES.labels("notifier", "email", "retry").inc()
                     log.warning("email attempt failed; will retry", retry_in=delay, **context)
                 return
             reason = "permanent" if not failure.transient else "gave_up"
@@ -192,4 +210,5 @@ class EmailSender:
             log.exception("recording a failed attempt failed", **context)
             return
         EMAILS_FAILED.labels(email.kind, reason).inc()
+        DELIVERIES.labels("notifier", "email", "failed").inc()
         log.error("email failed", reason=reason, **context)

@@ -6,6 +6,7 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from escalator_runtime import tracing
 from escalator_runtime.db import Connection, Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
@@ -61,22 +62,23 @@ def register(broker: KafkaBroker, context: ServiceContext, sla_override: int | N
         records = batch_records(message)
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_ROUTED).inc(len(records))
         accepted, rejected = decode_records(records, EscalationRouted)
-        if accepted:
-            try:
-                async with context.pool.acquire() as connection, connection.transaction():
-                    created = await store_routed(
-                        connection, [event for _record, event in accepted], sla_override
+        with tracing.consumed(SERVICE, ((r, event.escalation_id) for r, event in accepted)):
+            if accepted:
+                try:
+                    async with context.pool.acquire() as connection, connection.transaction():
+                        created = await store_routed(
+                            connection, [event for _record, event in accepted], sla_override
+                        )
+                except asyncpg.DataError:
+                    log.warning("the database refused a batch; storing one by one")
+                    created, refused = await _store_one_by_one(context.pool, accepted, sla_override)
+                    rejected += refused
+                for change in created:
+                    log.info(
+                        "escalation queued",
+                        escalation_id=str(change.row["escalation_id"]),
+                        conversation_id=change.row["conversation_id"],
                     )
-            except asyncpg.DataError:
-                log.warning("the database refused a batch; storing one by one")
-                created, refused = await _store_one_by_one(context.pool, accepted, sla_override)
-                rejected += refused
-            for change in created:
-                log.info(
-                    "escalation queued",
-                    escalation_id=str(change.row["escalation_id"]),
-                    conversation_id=change.row["conversation_id"],
-                )
         if rejected:
             await dead_letter(broker, SERVICE, rejected)
 

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from prometheus_client import Histogram
 
 from escalator_runtime.db import Connection, Pool
 from escalator_schemas import topics
@@ -26,6 +27,27 @@ from queue_api.changes import ChangeRecord
 from queue_api.repository import Visibility
 
 Actor = Visibility
+
+_WAIT_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200)
+TIME_TO_CLAIM = Histogram(
+    "escalator_time_to_claim_seconds",
+    "From detection to a supervisor's claim",
+    ["environment"],
+    buckets=_WAIT_BUCKETS,
+)
+TIME_TO_RESOLVE = Histogram(
+    "escalator_time_to_resolve_seconds",
+    "From detection to completion or hand-back to the AI",
+    ["environment", "outcome"],
+    buckets=_WAIT_BUCKETS,
+)
+
+
+def _observe_wait(histogram: Histogram, row: asyncpg.Record, until: str, *labels: str) -> None:
+    # Observed after the commit: a refused or rolled-back action is no claim or resolution.
+    if row["detected_at"] is not None and row[until] is not None:
+        seconds = (row[until] - row["detected_at"]).total_seconds()
+        histogram.labels(row["environment"], *labels).observe(max(seconds, 0.0))
 
 
 class Refusal(Exception):
@@ -173,6 +195,7 @@ async def claim(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
         await repository.add_audit(connection, escalation_id, "claimed", actor.supervisor_id)
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [claimed_event(row)])
         await changes.record(connection, [ChangeRecord(row, "claimed")])
+    _observe_wait(TIME_TO_CLAIM, row, "claimed_at")
 
 
 async def _locked_state(
@@ -220,6 +243,7 @@ async def complete(
         completed = completed_event(row, actor)
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [completed])
         await changes.record(connection, [ChangeRecord(row, "completed")])
+    _observe_wait(TIME_TO_RESOLVE, row, "completed_at", "completed")
 
 
 async def reassign_to_ai(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
@@ -239,3 +263,4 @@ async def reassign_to_ai(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [reassigned])
         await outbox.enqueue(connection, topics.CHAT_HANDOFFS, [resume])
         await changes.record(connection, [ChangeRecord(row, "reassigned_to_ai")])
+    _observe_wait(TIME_TO_RESOLVE, row, "completed_at", "reassigned_to_ai")

@@ -20,6 +20,7 @@ import structlog
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
+from escalator_runtime import tracing
 from escalator_runtime.db import Connection, Pool, connect
 from escalator_runtime.kafka import JSON_HEADERS, trace_headers
 from escalator_schemas.events import EventEnvelope
@@ -35,7 +36,7 @@ OUTBOX_FAILURES = Counter("escalator_outbox_failures", "Outbox relay attempts th
 
 async def enqueue(connection: Connection, topic: str, events: Sequence[EventEnvelope]) -> None:
     """Write ``events`` for ``topic``, keyed by conversation, in the caller's transaction."""
-    headers = trace_headers()
+    current = trace_headers()
     await connection.executemany(
         "INSERT INTO escalation_outbox (event_id, topic, key, event_type, payload, headers)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
@@ -46,7 +47,7 @@ async def enqueue(connection: Connection, topic: str, events: Sequence[EventEnve
                 event.conversation_id,
                 event.event_type,
                 event.model_dump(mode="json"),
-                headers,
+                tracing.carrier_for(event.escalation_id, current),
             )
             for event in events
         ],

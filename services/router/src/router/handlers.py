@@ -11,6 +11,7 @@ from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from escalator_runtime import tracing
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Connection, Pool
 from escalator_runtime.kafka import (
@@ -138,10 +139,11 @@ def register(
             await dead_letter(broker, SERVICE, rejected)
         if not accepted:
             return
-        # Decisions are committed before they are published: a crash in between replays the
-        # batch, which publishes the same decisions again (same event ids).
-        routed = await route_batch(pool, configs, [detected for _record, detected in accepted])
-        await publish_events(broker, topics.ESCALATIONS_ROUTED, routed)
+        with tracing.consumed(SERVICE, ((r, detected.escalation_id) for r, detected in accepted)):
+            # Decisions are committed before they are published: a crash in between replays
+            # the batch, which publishes the same decisions again (same event ids).
+            routed = await route_batch(pool, configs, [detected for _r, detected in accepted])
+            await publish_events(broker, topics.ESCALATIONS_ROUTED, routed)
 
     async def on_lifecycle(message: KafkaMessage) -> None:
         records = batch_records(message)

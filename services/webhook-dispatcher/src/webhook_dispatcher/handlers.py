@@ -11,6 +11,7 @@ from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from escalator_runtime import tracing
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
@@ -36,17 +37,21 @@ DELIVERIES_CREATED = Counter(
 )
 
 
+Decoded = tuple[ConsumerRecord[bytes, bytes], AnyEscalationEvent, str]
+
+
 def decode_events(
     records: Sequence[ConsumerRecord[bytes, bytes]],
-) -> tuple[list[tuple[AnyEscalationEvent, str]], list[Rejected]]:
-    """Each valid event with its body as received: what integrators get, byte for byte (fields
-    this service does not know yet included)."""
-    accepted: list[tuple[AnyEscalationEvent, str]] = []
+) -> tuple[list[Decoded], list[Rejected]]:
+    """Each valid event with its record and its body as received: what integrators get, byte
+    for byte (fields this service does not know yet included)."""
+    accepted: list[Decoded] = []
     rejected: list[Rejected] = []
     for record in records:
         value = record.value or b""
         try:
-            accepted.append((escalation_event_adapter.validate_json(value), value.decode()))
+            event = escalation_event_adapter.validate_json(value)
+            accepted.append((record, event, value.decode()))
         except ValidationError as error:
             reason = "; ".join(
                 f"{'.'.join(str(part) for part in detail['loc']) or '(message)'}: {detail['msg']}"
@@ -58,17 +63,16 @@ def decode_events(
     return accepted, rejected
 
 
-async def plan_deliveries(
-    configs: ConfigView, events: Sequence[tuple[AnyEscalationEvent, str]]
-) -> list[NewDelivery]:
+async def plan_deliveries(configs: ConfigView, events: Sequence[Decoded]) -> list[NewDelivery]:
     """One delivery per event and enabled subscription of its agent (the draft's for preview
     events) whose ``event_types`` include the event's type."""
     planned: list[NewDelivery] = []
-    for event, body in events:
+    for _record, event, body in events:
         version = event.config_version if isinstance(event, EscalationFacts) else None
         config = await configs.at_least(event.tenant_id, event.agent_id, event.environment, version)
         if config is None:
             continue
+        trace = tracing.carrier_for(event.escalation_id)
         planned.extend(
             NewDelivery(
                 tenant_id=event.tenant_id,
@@ -81,6 +85,8 @@ async def plan_deliveries(
                 conversation_id=event.conversation_id,
                 payload=body,
                 target_host=endpoint_host(hook.url),
+                traceparent=trace.get("traceparent"),
+                tracestate=trace.get("tracestate"),
             )
             for hook in subscriptions_for(config.config, event.event_type)
         )
@@ -97,11 +103,12 @@ def register(
         accepted, rejected = decode_events(records)
         if rejected:
             await dead_letter(broker, SERVICE, rejected)
-        planned = await plan_deliveries(configs, accepted)
-        if not planned:
-            return
-        async with pool.acquire() as connection, connection.transaction():
-            created = await repository.insert_deliveries(connection, planned)
+        with tracing.consumed(SERVICE, ((r, event.escalation_id) for r, event, _ in accepted)):
+            planned = await plan_deliveries(configs, accepted)
+            if not planned:
+                return
+            async with pool.acquire() as connection, connection.transaction():
+                created = await repository.insert_deliveries(connection, planned)
         for delivery in planned:
             if delivery.id in created:
                 DELIVERIES_CREATED.labels(delivery.event_type).inc()

@@ -29,6 +29,9 @@ class NewDelivery:
     conversation_id: str
     payload: str
     target_host: str
+    # The W3C trace context of the event that queued it: every attempt continues that trace.
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @property
     def id(self) -> UUID:
@@ -51,6 +54,8 @@ class ClaimedDelivery:
     automatic_attempts: int
     final_attempt: bool
     manual_attempt: bool
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +84,18 @@ async def insert_deliveries(connection: Connection, deliveries: Sequence[NewDeli
             "conversation_id",
             "payload",
             "target_host",
+            "traceparent",
+            "tracestate",
         )
     ]
     rows = await connection.fetch(
         """
         INSERT INTO webhook_deliveries (id, tenant_id, agent_id, environment, webhook_id,
             event_id, event_type, escalation_id, conversation_id, payload, target_host,
-            next_attempt_at)
+            traceparent, tracestate, next_attempt_at)
         SELECT *, now() FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-            $6::uuid[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[])
+            $6::uuid[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[],
+            $12::text[], $13::text[])
         ON CONFLICT (event_id, webhook_id) DO NOTHING
         RETURNING id
         """,
@@ -132,7 +140,8 @@ async def claim(
         FROM chosen WHERE d.id = chosen.id
         RETURNING d.id, d.tenant_id, d.agent_id, d.environment, d.webhook_id, d.event_id,
                   d.event_type, d.escalation_id, d.conversation_id, d.payload, d.target_host,
-                  d.automatic_attempts, d.final_attempt, d.manual_attempt
+                  d.automatic_attempts, d.final_attempt, d.manual_attempt, d.traceparent,
+                  d.tracestate
         """,
         owner,
         lease_seconds,

@@ -20,9 +20,10 @@ import structlog
 from prometheus_client import Counter as Metric
 from prometheus_client import Gauge, Histogram
 
-from escalator_runtime import config_store
+from escalator_runtime import config_store, tracing
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Connection, Pool, connect
+from escalator_runtime.metrics import DELIVERIES
 from escalator_schemas.chat import Environment
 from escalator_schemas.config import AgentConfigVersion, WebhookSubscription
 from webhook_dispatcher import repository
@@ -33,6 +34,9 @@ from webhook_dispatcher.signing import signed_headers
 from webhook_dispatcher.transport import TargetRefused
 
 log = structlog.get_logger(__name__)
+
+# What became of the delivery after an attempt, in escalator_deliveries' words.
+_DELIVERY_OUTCOME = {"succeeded": "delivered", "pending": "retry", "failed": "failed"}
 
 ATTEMPTS = Metric("escalator_webhook_attempts", "Webhook requests made", ["outcome"])
 ATTEMPT_SECONDS = Histogram("escalator_webhook_attempt_seconds", "Duration of webhook requests")
@@ -236,8 +240,20 @@ class WebhookSender:
             conversation_id=delivery.conversation_id,
             event_type=delivery.event_type,
         )
+        attributes = {
+            "escalator.escalation_id": str(delivery.escalation_id),
+            "escalator.webhook.id": delivery.webhook_id,
+            "escalator.webhook.event_type": delivery.event_type,
+        }
         try:
-            await self._attempt(delivery, bound)
+            with tracing.delivery(
+                "webhook-dispatcher",
+                "deliver webhook",
+                delivery.traceparent,
+                delivery.tracestate,
+                attributes,
+            ):
+                await self._attempt(delivery, bound)
         except Exception:
             # The lease runs out and the delivery is tried again: nothing is lost.
             bound.exception("webhook delivery crashed")
@@ -294,6 +310,7 @@ class WebhookSender:
         )
         outcome = "succeeded" if result.succeeded else "refused" if result.refused else "failed"
         ATTEMPTS.labels(outcome).inc()
+        DELIVERIES.labels("webhook-dispatcher", "webhook", _DELIVERY_OUTCOME[decision.status]).inc()
         ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
         bound.info(
             "webhook attempt",
