@@ -38,18 +38,23 @@ def _add_trace_context(
     return event_dict
 
 
-def _masker(message_texts: bool) -> structlog.types.Processor:
-    masked = SECRET_FIELDS if message_texts else SECRET_FIELDS | MESSAGE_TEXT_FIELDS
+class _Masker:
+    """A processor that reads its switch at each line: loggers cache their processor chain on
+    first use, and configuring again must still change what is masked."""
 
-    def mask(
-        _logger: object, _method: str, event_dict: structlog.types.EventDict
+    message_texts = False
+
+    def __call__(
+        self, _logger: object, _method: str, event_dict: structlog.types.EventDict
     ) -> structlog.types.EventDict:
+        masked = SECRET_FIELDS if self.message_texts else SECRET_FIELDS | MESSAGE_TEXT_FIELDS
         for key in masked.intersection(event_dict):
             if event_dict[key] is not None:
                 event_dict[key] = MASK
         return event_dict
 
-    return mask
+
+_mask = _Masker()
 
 
 def configure_logging(
@@ -57,13 +62,14 @@ def configure_logging(
 ) -> None:
     """Route structlog and the standard library's logging through one JSON renderer."""
     as_json = not sys.stderr.isatty() if json is None else json
+    _mask.message_texts = message_texts
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace_context,
-        _masker(message_texts),
+        _mask,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
