@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from escalator_runtime import tracing
 from escalator_runtime.metrics import consume_metrics
+from escalator_runtime.redelivery import redelivery
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
 from escalator_schemas.events import EventEnvelope
@@ -68,7 +69,7 @@ def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
 def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
     """A broker whose producer waits for the leader's ack and never reorders retries, and
     whose every consumed batch is measured (``escalator_batch_*`` metrics)."""
-    return KafkaBroker(
+    broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         security=kafka_security(settings),
         middlewares=[consume_metrics(service)],
@@ -81,6 +82,9 @@ def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
         graceful_timeout=10.0,
         logger=None,
     )
+    # A failed batch: an outage is waited out, a poison record dead-lettered (redelivery.py).
+    broker.add_middleware(redelivery(service))
+    return broker
 
 
 class BatchSubscription(TypedDict):
