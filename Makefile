@@ -53,18 +53,23 @@ run: infra ## Start the whole stack in the background and print where to look
 
 TEST_KAFKA := ESCALATOR_STATE_DIR="$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-test" \
 	KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093
+# The chaos suite stops and starts a broker and a PostgreSQL of its own (tests/chaos/infra.py).
+CHAOS_STATE := ESCALATOR_STATE_DIR="$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-chaos"
 
 .PHONY: down
 down: ## Stop everything `make run` started, and the tests' broker (data is kept)
 	@$(LOCAL)/services.sh stop
 	$(LOCAL)/kafka.sh stop
 	$(TEST_KAFKA) $(LOCAL)/kafka.sh stop
+	$(CHAOS_STATE) KAFKA_PORT=29092 KAFKA_CONTROLLER_PORT=29093 $(LOCAL)/kafka.sh stop
+	$(CHAOS_STATE) $(LOCAL)/postgres.sh stop
 	$(LOCAL)/postgres.sh stop
 
 .PHONY: clean
 clean: down ## Stop everything and delete local Kafka and PostgreSQL data
 	@rm -rf "$${ESCALATOR_STATE_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator}" .run \
-	  "$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-test"
+	  "$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-test" \
+	  "$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-chaos"
 
 .PHONY: status
 status: ## Which services are ready
@@ -82,6 +87,10 @@ browser: ## Install Debian's Chromium for the browser tests (idempotent)
 test: install browser ## Install what is needed, start Kafka and PostgreSQL, run the whole suite
 	@$(RUN) python -m escalator_schemas.publish --check
 	$(RUN) pytest -q
+
+.PHONY: chaos
+chaos: install ## Fault injection (kills, broker restart, database outage, poison, claims); prints counts
+	@$(RUN) pytest -s -q tests/chaos
 
 .PHONY: lint
 lint: install ## ruff and mypy (strict)

@@ -1,0 +1,68 @@
+"""The chaos suite's own Kafka broker and PostgreSQL server: the deploy/local scripts with a
+state folder and ports of their own, so stopping them never disturbs the other tests' broker
+and database, a developer's `make run`, or anybody else working on the machine."""
+
+import asyncio
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests import infra
+
+STATE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "escalator-chaos"
+KAFKA_ENV = {
+    "ESCALATOR_STATE_DIR": str(STATE),
+    "KAFKA_PORT": "29092",
+    "KAFKA_CONTROLLER_PORT": "29093",
+}
+POSTGRES_ENV = {"ESCALATOR_STATE_DIR": str(STATE), "PGPORT_ESCALATOR": "25432"}
+
+
+@dataclass
+class Server:
+    """A server the suite may stop and start again, or (``external``) one it must not touch."""
+
+    script: str
+    variable: str
+    env: dict[str, str] = field(default_factory=dict)
+    address: str = ""
+    external: str = ""  # why the suite cannot stop this one
+
+    @classmethod
+    def from_environment(cls, script: str, variable: str, env: dict[str, str]) -> "Server":
+        if address := os.environ.get(variable):
+            return cls(script, variable, address=address, external=f"{variable} is set")
+        return cls(script, variable, env)
+
+    def start(self) -> str:
+        if not self.external:
+            self.address = infra._local_script(self.script, self.variable, self.env)
+        return self.address
+
+    def stop(self) -> None:
+        assert not self.external, f"will not stop a server the suite does not own ({self.external})"
+        result = subprocess.run(
+            ["bash", str(infra.LOCAL / self.script), "stop"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env=os.environ | self.env,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{self.script} stop failed:\n{result.stderr[-4000:]}")
+
+    async def stopped(self) -> None:
+        await asyncio.to_thread(self.stop)
+
+    async def started(self) -> str:
+        return await asyncio.to_thread(self.start)
+
+
+def kafka() -> Server:
+    return Server.from_environment("kafka.sh", "KAFKA_BOOTSTRAP_SERVERS", KAFKA_ENV)
+
+
+def postgres() -> Server:
+    return Server.from_environment("postgres.sh", "DATABASE_URL", POSTGRES_ENV)
