@@ -105,7 +105,7 @@ def batch_subscription(settings: ServiceSettings, group_id: str) -> BatchSubscri
         "group_id": group_id + settings.kafka_group_suffix,
         "batch": True,
         "max_records": settings.kafka_batch_max_records,
-        "batch_timeout_ms": settings.kafka_fetch_max_wait_ms,
+        "batch_timeout_ms": settings.kafka_batch_timeout_ms,
         "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
