@@ -2,17 +2,12 @@
 server and a real webhook receiver at its ends, and what the chaos scenarios count."""
 
 import asyncio
-import json
 import os
-from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from uuid import UUID
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -211,100 +206,3 @@ class Lag:
             committed = await self.committed(service)
             result[service] = sum(end - committed.get(tp, 0) for tp, end in ends.items())
         return result
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What reached each end of the pipeline, for one tenant."""
-
-    queued: Counter[UUID]  # escalation id → rows in queue-api's escalations table
-    conversations: Counter[str]  # conversation → escalations queued for it
-    emails: Counter[tuple[str, str]]  # (escalation id, recipient) → emails received
-    webhooks: Counter[str]  # escalation id → webhook requests received
-    webhook_ids: Counter[str]  # webhook-id header → requests received
-    # Re-sends keep their id (Message-ID, webhook-id), so a receiver can drop them.
-    email_ids: dict[tuple[str, str], set[str]]  # (escalation id, recipient) → Message-IDs
-    webhook_ids_of: dict[str, set[str]]  # escalation id → webhook-ids
-
-
-async def outcome(database: str, tenant: str, smtp: SmtpServer, receiver: Receiver) -> Outcome:
-    connection = await asyncpg.connect(database)
-    try:
-        rows = await connection.fetch(
-            "SELECT escalation_id, conversation_id FROM escalations WHERE tenant_id = $1", tenant
-        )
-    finally:
-        await connection.close()
-    bodies = [json.loads(request.body) for request in receiver.requests]
-    email_ids: dict[tuple[str, str], set[str]] = {}
-    for message in smtp.handler.received:
-        for recipient in message.recipients if message.kind == "escalation" else ():
-            email_ids.setdefault((message.escalation_id, recipient), set()).add(message.message_id)
-    webhook_ids_of: dict[str, set[str]] = {}
-    for request, body in zip(receiver.requests, bodies, strict=True):
-        if body.get("tenant_id") == tenant:
-            webhook_ids_of.setdefault(body["escalation_id"], set()).add(request.webhook_id)
-    return Outcome(
-        queued=Counter(row["escalation_id"] for row in rows),
-        conversations=Counter(row["conversation_id"] for row in rows),
-        emails=Counter(
-            (message.escalation_id, recipient)
-            for message in smtp.handler.received
-            for recipient in message.recipients
-            if message.kind == "escalation"
-        ),
-        webhooks=Counter(
-            body["escalation_id"] for body in bodies if body.get("tenant_id") == tenant
-        ),
-        webhook_ids=Counter(request.webhook_id for request in receiver.requests),
-        email_ids=email_ids,
-        webhook_ids_of=webhook_ids_of,
-    )
-
-
-PENDING = {
-    "emails": "SELECT count(*) FROM notifier_emails WHERE tenant_id = $1 AND status = 'pending'",
-    "webhooks": "SELECT count(*) FROM webhook_deliveries WHERE tenant_id = $1"
-    " AND status = 'pending'",
-    "outbox": "SELECT count(*) FROM escalation_outbox WHERE $1::text IS NOT NULL",
-}
-
-
-async def pending(database: str, tenant: str) -> dict[str, int]:
-    """Work stored but not done yet: emails and webhooks to send, outbox events to relay (in
-    the tables of the services that ran: a scenario without the notifier has none)."""
-    connection = await asyncpg.connect(database)
-    try:
-        counts = {}
-        for name, sql in PENDING.items():
-            table = sql.split(" FROM ", 1)[1].split()[0]
-            if await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
-                counts[name] = int(await connection.fetchval(sql, tenant))
-        return counts
-    finally:
-        await connection.close()
-
-
-async def settled(
-    lag: Lag, database: str, tenant: str, services: Iterable[str], within: float
-) -> None:
-    """Wait until every group has committed everything and nothing stored waits to be sent:
-    from then on nothing more can arrive, so what was counted is final."""
-    names = list(services)
-    last: dict[str, Any] = {}
-
-    async def quiet() -> bool:
-        last["behind"] = await lag.behind(names)
-        last["pending"] = await pending(database, tenant)
-        return not any(last["behind"].values()) and not any(last["pending"].values())
-
-    try:
-        await eventually(quiet, within=within, interval=0.5)
-    except TimeoutError as error:
-        raise TimeoutError(f"not settled within {within} s: {last}") from error
-
-
-def report(title: str, figures: dict[str, Any]) -> str:
-    lines = [f"\n[chaos] {title}"]
-    lines += [f"  {name:<50} {value}" for name, value in figures.items()]
-    return "\n".join(lines) + "\n"

@@ -9,8 +9,9 @@ from collections import Counter
 
 import pytest
 
+from tests.chaos.counting import outcome, report, settled
 from tests.chaos.infra import Server
-from tests.chaos.pipeline import Lag, configure, outcome, pipeline, report, settled, supervisors
+from tests.chaos.pipeline import Lag, configure, pipeline, supervisors
 from tests.chaos.traffic import Publishing, chat_backend, publish_steadily, traffic
 from tests.notifier.smtp import SmtpServer
 from tests.stack import eventually

@@ -14,7 +14,8 @@ import pytest
 from escalator_schemas import topics
 from queue_api.auth import Role
 from queue_api.settings import QueueApiSettings
-from tests.chaos.pipeline import Lag, pending, pipeline, report
+from tests.chaos.counting import pending, report
+from tests.chaos.pipeline import Lag, pipeline
 from tests.notifier.smtp import SmtpServer
 from tests.queue_api.support import routed
 from tests.stack import eventually, producer, token

@@ -16,7 +16,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from escalator_schemas import topics
 from escalator_schemas.events import EscalationDetected
-from tests.chaos.pipeline import Lag, configure, outcome, pipeline, report, settled, supervisors
+from tests.chaos.counting import outcome, report, settled
+from tests.chaos.pipeline import Lag, configure, pipeline, supervisors
 from tests.chaos.traffic import Publishing, publish_steadily, traffic
 from tests.notifier.smtp import SmtpServer
 from tests.stack import ServiceProcess, eventually, producer

@@ -13,7 +13,8 @@ import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from escalator_schemas import topics
-from tests.chaos.pipeline import Lag, configure, outcome, pipeline, report, settled, supervisors
+from tests.chaos.counting import outcome, report, settled
+from tests.chaos.pipeline import Lag, configure, pipeline, supervisors
 from tests.chaos.traffic import publish_all, traffic
 from tests.notifier.smtp import SmtpServer
 from tests.queue_api.support import routed

@@ -15,8 +15,9 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from escalator_schemas import topics
 from escalator_schemas.events import EscalationRouted
+from tests.chaos.counting import outcome, report, settled
 from tests.chaos.infra import Server
-from tests.chaos.pipeline import Lag, configure, outcome, pipeline, report, settled
+from tests.chaos.pipeline import Lag, configure, pipeline
 from tests.notifier.smtp import SmtpServer
 from tests.queue_api.support import routed
 from tests.stack import eventually, producer
