@@ -55,6 +55,9 @@ TEST_KAFKA := ESCALATOR_STATE_DIR="$${XDG_STATE_HOME:-$$HOME/.local/state}/escal
 	KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093
 # The chaos suite stops and starts a broker and a PostgreSQL of its own (tests/chaos/infra.py).
 CHAOS_STATE := ESCALATOR_STATE_DIR="$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-chaos"
+# The benchmarks' broker: no test run's services on it (bench/stack.py).
+BENCH_KAFKA := ESCALATOR_STATE_DIR="$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-bench" \
+	KAFKA_PORT=39092 KAFKA_CONTROLLER_PORT=39093
 
 .PHONY: down
 down: ## Stop everything `make run` started, and the tests' broker (data is kept)
@@ -63,13 +66,15 @@ down: ## Stop everything `make run` started, and the tests' broker (data is kept
 	$(TEST_KAFKA) $(LOCAL)/kafka.sh stop
 	$(CHAOS_STATE) KAFKA_PORT=29092 KAFKA_CONTROLLER_PORT=29093 $(LOCAL)/kafka.sh stop
 	$(CHAOS_STATE) $(LOCAL)/postgres.sh stop
+	$(BENCH_KAFKA) $(LOCAL)/kafka.sh stop
 	$(LOCAL)/postgres.sh stop
 
 .PHONY: clean
 clean: down ## Stop everything and delete local Kafka and PostgreSQL data
 	@rm -rf "$${ESCALATOR_STATE_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator}" .run \
 	  "$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-test" \
-	  "$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-chaos"
+	  "$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-chaos" \
+	  "$${XDG_STATE_HOME:-$$HOME/.local/state}/escalator-bench"
 
 .PHONY: status
 status: ## Which services are ready
@@ -97,7 +102,7 @@ lint: install ## ruff and mypy (strict)
 	@$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy -p escalator_schemas -p escalator_runtime -p detector -p router -p queue_api \
-	  -p notifier -p webhook_dispatcher -p tests
+	  -p notifier -p webhook_dispatcher -p tests -p bench
 
 .PHONY: eval
 eval: install ## Detection quality over a labelled JSON-lines file: make eval FILE=â€¦
@@ -112,8 +117,8 @@ backtest: install ## A changed policy on a JSON-lines file: make backtest FILE=â
 	  --against "$$BACKTEST_AGAINST" $(if $(NO_MODEL),--no-model)
 
 .PHONY: bench
-bench: install ## Benchmarks on the real broker, each against a baseline measured in the same run
-	@$(RUN) python -m bench.detector
+bench: install ## Benchmarks in one table, each figure next to a baseline of the same run (JSON too)
+	@$(RUN) python -m bench
 
 .PHONY: schemas
 schemas: install ## Regenerate the published JSON Schema and AsyncAPI files

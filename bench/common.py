@@ -82,9 +82,15 @@ def percentile(samples: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
+def _baseline(row: Row) -> str:
+    if row.baseline_value is None:
+        return row.baseline
+    return f"{row.baseline_value:,.1f} {row.unit}  {row.baseline}"
+
+
 def table(title: str, rows: Sequence[Row]) -> str:
     header = ("measure", "value", "baseline (same run)", "ratio", "goal")
-    cells = [(r.name, f"{r.value:,.1f} {r.unit}", r.baseline, r.ratio, r.goal) for r in rows]
+    cells = [(r.name, f"{r.value:,.1f} {r.unit}", _baseline(r), r.ratio, r.goal) for r in rows]
     widths = [max(len(str(c[i])) for c in [header, *cells]) for i in range(len(header))]
     line = "  ".join("-" * w for w in widths)
     out = [title, line, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), line]

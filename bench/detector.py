@@ -183,29 +183,28 @@ async def decision_latency(
     return samples
 
 
-async def main(count: int, escalating: float) -> int:
-    with infra.kafka_bootstrap_servers() as bootstrap, infra.database_url() as database:
-        await ensure_topics(bootstrap)
-        run = uuid.uuid4().hex[:6]
-        rules_agent, judged_agent = f"rules-{run}", f"judged-{run}"
-        await publish_config(database, "bench", rules_agent, demo_config(idle_timeout_seconds=None))
-        await publish_config(
-            database,
-            "bench",
-            judged_agent,
-            demo_config(idle_timeout_seconds=None, trigger_conditions=CONDITIONS),
-        )
-        rules_traffic = list(chat_messages(count, "bench", rules_agent, escalating))
-        judged_traffic = list(chat_messages(count // 4, "bench", judged_agent, escalating))
+async def rows(bootstrap: str, database: str, count: int, escalating: float) -> list[Row]:
+    """The detector's rows of the table: throughput against the raw loop, decision latency."""
+    run = uuid.uuid4().hex[:6]
+    rules_agent, judged_agent = f"rules-{run}", f"judged-{run}"
+    await publish_config(database, "bench", rules_agent, demo_config(idle_timeout_seconds=None))
+    await publish_config(
+        database,
+        "bench",
+        judged_agent,
+        demo_config(idle_timeout_seconds=None, trigger_conditions=CONDITIONS),
+    )
+    rules_traffic = list(chat_messages(count, "bench", rules_agent, escalating))
+    judged_traffic = list(chat_messages(count // 4, "bench", judged_agent, escalating))
 
-        raw = await raw_loop(bootstrap, rules_traffic)
-        rules = await detector_throughput(bootstrap, database, rules_traffic, use_model=False)
-        judged = await detector_throughput(bootstrap, database, judged_traffic, use_model=True)
-        sample = list(chat_messages(2_000, "bench", "latency", escalating))
-        plain = await decision_latency(sample, with_conditions=False, use_model=False)
-        conditions = await decision_latency(sample, with_conditions=True, use_model=True)
+    raw = await raw_loop(bootstrap, rules_traffic)
+    rules = await detector_throughput(bootstrap, database, rules_traffic, use_model=False)
+    judged = await detector_throughput(bootstrap, database, judged_traffic, use_model=True)
+    sample = list(chat_messages(2_000, "bench", "latency", escalating))
+    plain = await decision_latency(sample, with_conditions=False, use_model=False)
+    conditions = await decision_latency(sample, with_conditions=True, use_model=True)
 
-    rows = [
+    return [
         Row("raw aiokafka consume→produce", raw, "msg/s", goal="the floor"),
         Row(
             "detector: every signal, model off",
@@ -230,14 +229,20 @@ async def main(count: int, escalating: float) -> int:
         Row("decision p50, 2 conditions, model on", percentile(conditions, 50) * 1e6, "µs"),
         Row("decision p99, 2 conditions, model on", percentile(conditions, 99) * 1e6, "µs"),
     ]
+
+
+async def main(count: int, escalating: float) -> int:
+    with infra.kafka_bootstrap_servers() as bootstrap, infra.database_url() as database:
+        await ensure_topics(bootstrap)
+        table_rows = await rows(bootstrap, database, count, escalating)
     sys.stdout.write(
         table(
             f"Detector ({count:,} messages, {escalating:.0%} escalating, {os.cpu_count()} cores)",
-            rows,
+            table_rows,
         )
         + "\n"
     )
-    path = record("detector", rows, {"messages": count, "escalating_share": escalating})
+    path = record("detector", table_rows, {"messages": count, "escalating_share": escalating})
     sys.stdout.write(f"written to {path.relative_to(Path.cwd())}\n")
     return 0
 

@@ -20,27 +20,33 @@ from tests.stack import eventually
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
-@pytest.fixture(scope="session")
-def chaos_kafka_server() -> Server:
+@pytest.fixture(scope="package")
+def chaos_lock() -> Iterator[None]:
+    with infra.exclusive():
+        yield
+
+
+@pytest.fixture(scope="package")
+def chaos_kafka_server(chaos_lock: None) -> Server:
     server = infra.kafka()
     server.start()
     return server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def chaos_kafka(chaos_kafka_server: Server) -> str:
     await ensure_topics(chaos_kafka_server.address)
     return chaos_kafka_server.address
 
 
-@pytest.fixture(scope="session")
-def chaos_postgres_server() -> Server:
+@pytest.fixture(scope="package")
+def chaos_postgres_server(chaos_lock: None) -> Server:
     server = infra.postgres()
     server.start()
     return server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def chaos_database(chaos_postgres_server: Server) -> AsyncIterator[str]:
     """A fresh database for this run on the chaos server, dropped afterwards."""
     server_url = chaos_postgres_server.address

@@ -3,8 +3,12 @@ state folder and ports of their own, so stopping them never disturbs the other t
 and database, a developer's `make run`, or anybody else working on the machine."""
 
 import asyncio
+import fcntl
 import os
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +62,29 @@ class Server:
 
     async def started(self) -> str:
         return await asyncio.to_thread(self.start)
+
+
+@contextmanager
+def exclusive(within: float = 240.0) -> Iterator[None]:
+    """One chaos run at a time on this machine: the broker and the database are shared by every
+    checkout (a CI clone next to a working copy), and a scenario stops them."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    with (STATE / "chaos.lock").open("w") as lock:
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"another chaos run still holds {STATE / 'chaos.lock'} after {within} s"
+                    ) from None
+                time.sleep(1)  # the other run's end is not an event this process can await
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def kafka() -> Server:

@@ -1,0 +1,272 @@
+"""End-to-end latency: from a chat message published on ``chat.messages`` to the WebSocket push
+of the escalation it triggers, at every supervisor it was routed to, under a steady rate of
+realistic traffic (detector → router → queue-api: three Kafka hops, PostgreSQL, the stream).
+
+Baselines, measured in the same run on the same broker: a raw aiokafka produce→consume hop at
+the same rate with the services' Kafka settings, and Kafka's own EndToEndLatency tool (Java,
+one record at a time: the broker's floor on this machine)."""
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from tests.chaos.pipeline import Lag
+from tests.stack import demo_config, eventually, publish_config, token
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.common import Row, chat_messages, percentile
+from bench.floor import kafka_floor, raw_hop
+from bench.stack import cpu_seconds, services
+from escalator_schemas import topics
+from escalator_schemas.config import Supervisor
+from escalator_schemas.ids import escalation_id_for
+from queue_api.auth import Role
+from queue_api.settings import QueueApiSettings
+
+PATH = ("detector", "router", "queue-api")
+NO_MODEL = {"DETECTOR_JUDGE_USE_MODEL": "false"}
+SUPERVISORS = 50
+
+
+@dataclass
+class Pushes:
+    """When each supervisor's connection received each new escalation."""
+
+    arrived: list[dict[str, float]] = field(default_factory=list)
+
+    async def read(self, websocket: ClientConnection, index: int) -> None:
+        mine = self.arrived[index]
+        async for text in websocket:
+            now = time.perf_counter()
+            message = json.loads(text)
+            if message.get("type") == "escalation.created":
+                mine.setdefault(message["escalation"]["escalation_id"], now)
+
+
+async def _publish(
+    producer: AIOKafkaProducer, messages: list[dict[str, Any]], rate: float
+) -> dict[str, float]:
+    """At ``rate`` per second; when each message was handed to the producer, by the id of the
+    escalation it would trigger (ids are derived from the triggering message)."""
+    sent: dict[str, float] = {}
+    futures = []
+    started = time.perf_counter()
+    for index, message in enumerate(messages):
+        ahead = started + index / rate - time.perf_counter()
+        if ahead > 0.001:
+            await asyncio.sleep(ahead)  # pacing: the traffic's rate
+        escalation = escalation_id_for(
+            message["tenant_id"],
+            message["agent_id"],
+            "published",
+            message["conversation_id"],
+            message["message_id"],
+        )
+        sent[str(escalation)] = time.perf_counter()
+        futures.append(
+            await producer.send(
+                topics.CHAT_MESSAGES,
+                json.dumps(message).encode(),
+                key=message["conversation_id"].encode(),
+            )
+        )
+        if len(futures) >= 200:
+            await asyncio.gather(*futures)
+            futures.clear()
+    await asyncio.gather(*futures)
+    return sent
+
+
+async def _queued(database: str, tenant: str) -> int:
+    connection = await asyncpg.connect(database)
+    try:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FROM escalations WHERE tenant_id = $1", tenant
+            )
+        )
+    finally:
+        await connection.close()
+
+
+async def publish_to_push(
+    kafka: str,
+    database: str,
+    suffix: str,
+    runs: list[tuple[float, float]],
+    escalating: float,
+    env: dict[str, str] | None = None,
+) -> tuple[list[list[float]], list[dict[str, float]]]:
+    """Latencies in ms (each escalation at each connection) for each (rate, seconds) run, with
+    one pipeline and 50 supervisors connected throughout (a slow first run warms it up); and
+    the CPU cores each process used in each run (the benchmark's own client included)."""
+    tenant, agent = f"bench-e2e-{uuid.uuid4().hex[:6]}", "support-bot"
+    people = [
+        Supervisor(id=f"sup{n}", name=f"Sup {n}", email=f"sup{n}@example.com")
+        for n in range(SUPERVISORS)
+    ]
+    await publish_config(
+        database, tenant, agent, demo_config(idle_timeout_seconds=None, supervisors=people)
+    )
+    settings = QueueApiSettings()  # the services' own: the same token secret
+    results = []
+    cores: list[dict[str, float]] = []
+    async with services(kafka, database, suffix, PATH, env) as running, Lag(kafka, suffix) as lag:
+        stream = f"ws://127.0.0.1:{running['queue-api'].port}/api/v1/stream?access_token="
+        sockets = [
+            await connect(stream + token(settings, person.id, tenant, Role.SUPERVISOR))
+            for person in people
+        ]
+        pushes = Pushes([{} for _ in sockets])
+        readers = [asyncio.create_task(pushes.read(ws, n)) for n, ws in enumerate(sockets)]
+        producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+        await producer.start()
+        try:
+            offset = 0
+            for run, (rate, seconds) in enumerate([(50.0, 4.0), *runs]):
+                count = int(rate * seconds)
+                before = await _queued(database, tenant)
+                traffic = list(chat_messages(offset + count, tenant, agent, escalating, run))
+                cpu = {name: cpu_seconds(process) for name, process in running.items()}
+                cpu["bench"], wall = time.process_time(), time.perf_counter()
+                sent = await _publish(producer, traffic[offset:], rate)
+                offset += count
+                await _everywhere(lag, database, tenant, before, pushes)
+                wall = time.perf_counter() - wall
+                cores.append(
+                    {
+                        name: round(
+                            (
+                                (
+                                    cpu_seconds(running[name])
+                                    if name in running
+                                    else time.process_time()
+                                )
+                                - used
+                            )
+                            / wall,
+                            2,
+                        )
+                        for name, used in cpu.items()
+                    }
+                )
+                if run:
+                    results.append(
+                        [
+                            (arrived[key] - sent[key]) * 1000
+                            for arrived in pushes.arrived
+                            for key in arrived
+                            if key in sent
+                        ]
+                    )
+                for arrived in pushes.arrived:
+                    arrived.clear()
+        finally:
+            await producer.stop()
+            for reader in readers:
+                reader.cancel()
+            for ws in sockets:
+                await ws.close()
+    return results, cores[1:]
+
+
+async def _everywhere(lag: Lag, database: str, tenant: str, before: int, pushes: Pushes) -> None:
+    """Every message through the three services, and every new escalation pushed to every
+    supervisor (all of them match every escalation)."""
+
+    async def done() -> bool:
+        if any((await lag.behind(PATH)).values()):
+            return False
+        new = await _queued(database, tenant) - before
+        return all(len(arrived) >= new for arrived in pushes.arrived)
+
+    await eventually(done, within=180, interval=0.2)
+
+
+def _p(samples: list[float], share: float) -> float:
+    return percentile(samples, share) if samples else float("nan")
+
+
+async def rows(
+    kafka: str, database: str, suffix: str, escalating: float, seconds: float
+) -> tuple[list[Row], dict[str, Any]]:
+    """The latency rows: publish→push at 500 and 2,000 msg/s against a raw hop at the same
+    rates, and the raw hop against Kafka's own tool; plus what the runs used (for the JSON)."""
+    floor = kafka_floor(kafka)
+    hops = {rate: await raw_hop(kafka, rate, min(seconds / 2, 10.0)) for rate in (500.0, 2000.0)}
+    (steady, fast), cores = await publish_to_push(
+        kafka, database, suffix, [(500.0, seconds), (2000.0, seconds / 2)], escalating
+    )
+    # The detector's embedded model is on by default; without it, what the rest costs.
+    (lexical,), lexical_cores = await publish_to_push(
+        kafka, database, suffix, [(500.0, seconds / 2)], escalating, NO_MODEL
+    )
+    # Conversations escalate once: the share of messages that escalate, as measured.
+    escalated = len(steady) / SUPERVISORS / (500.0 * seconds)
+    label = f"{escalated:.1%} of messages escalating, {SUPERVISORS} supervisors"
+    hop = "raw aiokafka hop, same rate"
+    table = [
+        Row(
+            f"publish→WebSocket p50 @500 msg/s ({label})",
+            _p(steady, 50),
+            "ms",
+            hop,
+            _p(hops[500.0], 50),
+            "≤ 15 ms",
+        ),
+        Row("publish→WebSocket p95 @500 msg/s", _p(steady, 95), "ms", hop, _p(hops[500.0], 95)),
+        Row(
+            "publish→WebSocket p99 @500 msg/s",
+            _p(steady, 99),
+            "ms",
+            hop,
+            _p(hops[500.0], 99),
+            "≤ 50 ms",
+        ),
+        Row(
+            "publish→WebSocket p50 @500 msg/s, detector model off",
+            _p(lexical, 50),
+            "ms",
+            hop,
+            _p(hops[500.0], 50),
+        ),
+        Row(
+            "publish→WebSocket p99 @500 msg/s, detector model off",
+            _p(lexical, 99),
+            "ms",
+            hop,
+            _p(hops[500.0], 99),
+        ),
+        Row("publish→WebSocket p50 @2,000 msg/s", _p(fast, 50), "ms", hop, _p(hops[2000.0], 50)),
+        Row(
+            "publish→WebSocket p99 @2,000 msg/s",
+            _p(fast, 99),
+            "ms",
+            hop,
+            _p(hops[2000.0], 99),
+            "≤ 100 ms",
+        ),
+    ]
+    java = "Kafka EndToEndLatency (Java, 1 at a time)"
+    table.extend(
+        Row(
+            f"raw aiokafka produce→consume hop p{share} @500 msg/s",
+            _p(hops[500.0], share),
+            "ms",
+            java if floor else "(no Kafka jars here)",
+            floor[f"p{share}"] if floor else None,
+            "the floor",
+        )
+        for share in (50, 99)
+    )
+    extra = {
+        "pushes_measured": {"500": len(steady), "2000": len(fast), "500_model_off": len(lexical)},
+        "cpu_cores_used": {"500": cores[0], "2000": cores[1], "500_model_off": lexical_cores[0]},
+        "kafka_end_to_end_latency": floor,
+    }
+    return table, extra

@@ -1,0 +1,110 @@
+"""What the benchmarks share: a broker of their own, a database of their own for the run,
+consumer groups positioned at the topics' ends (the broker keeps history), and the services as
+processes of their own, as in production."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from tests.chaos.infra import Server
+from tests.conftest import SERVICES, position_groups_at_end
+from tests.stack import ServiceProcess
+
+STATE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
+
+
+def kafka_server() -> Server:
+    """Not the tests' broker: services of concurrent test runs consume every topic there (a
+    router of another run routes the benchmark's escalations too) and would skew the figures.
+    ``KAFKA_BOOTSTRAP_SERVERS`` overrides it."""
+    env = {
+        "ESCALATOR_STATE_DIR": str(STATE / "escalator-bench"),
+        "KAFKA_PORT": "39092",
+        "KAFKA_CONTROLLER_PORT": "39093",
+    }
+    return Server.from_environment("kafka.sh", "KAFKA_BOOTSTRAP_SERVERS", env)
+
+
+MODULES = {
+    "detector": ("detector.main", "DETECTOR_PORT"),
+    "router": ("router.main", "ROUTER_PORT"),
+    "queue-api": ("queue_api.main", "QUEUE_API_PORT"),
+    "notifier": ("notifier.main", "NOTIFIER_PORT"),
+    "webhook-dispatcher": ("webhook_dispatcher.main", "WEBHOOK_DISPATCHER_PORT"),
+}
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """An empty database on the server for one run, dropped afterwards."""
+    name = f"escalator_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except asyncpg.InsufficientPrivilegeError:
+            pass  # an autovacuum worker is in it, which only a superuser may end: left behind
+        finally:
+            await admin.close()
+
+
+async def groups_at_end(bootstrap: str) -> str:
+    """A consumer-group suffix whose groups start at the current end of every topic."""
+    suffix = f"-bench-{uuid.uuid4().hex[:8]}"
+    await position_groups_at_end(bootstrap, [service + suffix for service in SERVICES])
+    return suffix
+
+
+@asynccontextmanager
+async def services(
+    kafka: str, database: str, suffix: str, names: Iterable[str], env: dict[str, str] | None = None
+) -> AsyncIterator[dict[str, ServiceProcess]]:
+    """The named services, each in its own process, with their default settings but for
+    ``env``; warnings-only logs (a log line per escalation is work the figures should not
+    include)."""
+    common = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "DATABASE_URL": database,
+        "KAFKA_GROUP_SUFFIX": suffix,
+        "LOG_LEVEL": "WARNING",
+    } | (env or {})
+    running = {name: ServiceProcess(MODULES[name][0], common, MODULES[name][1]) for name in names}
+    try:
+        await asyncio.gather(*(process.start(within=180) for process in running.values()))
+        yield running
+    finally:
+        for process in running.values():
+            process.stop()
+
+
+def kafka_jars() -> Path | None:
+    """The jars deploy/local/kafka.sh downloaded (for Kafka's own tools), wherever a local
+    broker was started: the benchmarks' and tests' one first."""
+    folders = (
+        [Path(os.environ["ESCALATOR_STATE_DIR"])] if "ESCALATOR_STATE_DIR" in os.environ else []
+    )
+    names = ("escalator-bench", "escalator-test", "escalator", "escalator-chaos")
+    folders += [STATE / name for name in names]
+    for folder in folders:
+        if any((folder / "kafka" / "libs").glob("kafka-tools-*.jar")):
+            return folder / "kafka" / "libs"
+    return None
+
+
+def cpu_seconds(process: ServiceProcess) -> float:
+    """CPU time the service's process has used so far (Linux /proc)."""
+    assert process.process is not None
+    fields = Path(f"/proc/{process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
