@@ -19,6 +19,7 @@ from tests.chaos.pipeline import Lag
 from tests.stack import demo_config, eventually, publish_config, token
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench import stages
 from bench.common import Row, chat_messages, percentile
 from bench.floor import kafka_floor, raw_hop
 from bench.stack import cpu_seconds, services
@@ -94,6 +95,22 @@ async def _queued(database: str, tenant: str) -> int:
         await connection.close()
 
 
+@dataclass
+class Run:
+    """One steady run: latencies in ms (each escalation at each connection), the CPU cores each
+    process used (the benchmark's own client included), and where the time went."""
+
+    latencies: list[float]
+    cores: dict[str, float]
+    stages: dict[str, dict[str, float]]
+
+
+def _cores(running: dict[str, Any], used: dict[str, float], wall: float) -> dict[str, float]:
+    now = {name: cpu_seconds(process) for name, process in running.items()}
+    now["bench"] = time.process_time()
+    return {name: round((now[name] - used[name]) / wall, 2) for name in used}
+
+
 async def publish_to_push(
     kafka: str,
     database: str,
@@ -101,10 +118,9 @@ async def publish_to_push(
     runs: list[tuple[float, float]],
     escalating: float,
     env: dict[str, str] | None = None,
-) -> tuple[list[list[float]], list[dict[str, float]]]:
-    """Latencies in ms (each escalation at each connection) for each (rate, seconds) run, with
-    one pipeline and 50 supervisors connected throughout (a slow first run warms it up); and
-    the CPU cores each process used in each run (the benchmark's own client included)."""
+) -> list[Run]:
+    """Each (rate, seconds) run in turn with one pipeline and 50 supervisors connected
+    throughout; a slow first run warms it up and is not reported."""
     tenant, agent = f"bench-e2e-{uuid.uuid4().hex[:6]}", "support-bot"
     people = [
         Supervisor(id=f"sup{n}", name=f"Sup {n}", email=f"sup{n}@example.com")
@@ -114,8 +130,7 @@ async def publish_to_push(
         database, tenant, agent, demo_config(idle_timeout_seconds=None, supervisors=people)
     )
     settings = QueueApiSettings()  # the services' own: the same token secret
-    results = []
-    cores: list[dict[str, float]] = []
+    results: list[Run] = []
     async with services(kafka, database, suffix, PATH, env) as running, Lag(kafka, suffix) as lag:
         stream = f"ws://127.0.0.1:{running['queue-api'].port}/api/v1/stream?access_token="
         sockets = [
@@ -131,39 +146,25 @@ async def publish_to_push(
             for run, (rate, seconds) in enumerate([(50.0, 4.0), *runs]):
                 count = int(rate * seconds)
                 before = await _queued(database, tenant)
+                since = await lag.ends(stages.TOPICS)
                 traffic = list(chat_messages(offset + count, tenant, agent, escalating, run))
-                cpu = {name: cpu_seconds(process) for name, process in running.items()}
-                cpu["bench"], wall = time.process_time(), time.perf_counter()
+                used = {name: cpu_seconds(process) for name, process in running.items()}
+                used["bench"], wall = time.process_time(), time.perf_counter()
                 sent = await _publish(producer, traffic[offset:], rate)
                 offset += count
                 await _everywhere(lag, database, tenant, before, pushes)
-                wall = time.perf_counter() - wall
-                cores.append(
-                    {
-                        name: round(
-                            (
-                                (
-                                    cpu_seconds(running[name])
-                                    if name in running
-                                    else time.process_time()
-                                )
-                                - used
-                            )
-                            / wall,
-                            2,
-                        )
-                        for name, used in cpu.items()
-                    }
-                )
+                cores = _cores(running, used, time.perf_counter() - wall)
                 if run:
-                    results.append(
-                        [
-                            (arrived[key] - sent[key]) * 1000
-                            for arrived in pushes.arrived
-                            for key in arrived
-                            if key in sent
-                        ]
+                    latencies = [
+                        (arrived[key] - sent[key]) * 1000
+                        for arrived in pushes.arrived
+                        for key in arrived
+                        if key in sent
+                    ]
+                    found = await stages.breakdown(
+                        lag, database, tenant, since, sent, pushes.arrived
                     )
+                    results.append(Run(latencies, cores, found))
                 for arrived in pushes.arrived:
                     arrived.clear()
         finally:
@@ -172,7 +173,7 @@ async def publish_to_push(
                 reader.cancel()
             for ws in sockets:
                 await ws.close()
-    return results, cores[1:]
+    return results
 
 
 async def _everywhere(lag: Lag, database: str, tenant: str, before: int, pushes: Pushes) -> None:
@@ -199,13 +200,14 @@ async def rows(
     rates, and the raw hop against Kafka's own tool; plus what the runs used (for the JSON)."""
     floor = kafka_floor(kafka)
     hops = {rate: await raw_hop(kafka, rate, min(seconds / 2, 10.0)) for rate in (500.0, 2000.0)}
-    (steady, fast), cores = await publish_to_push(
+    measured = await publish_to_push(
         kafka, database, suffix, [(500.0, seconds), (2000.0, seconds / 2)], escalating
     )
     # The detector's embedded model is on by default; without it, what the rest costs.
-    (lexical,), lexical_cores = await publish_to_push(
+    measured += await publish_to_push(
         kafka, database, suffix, [(500.0, seconds / 2)], escalating, NO_MODEL
     )
+    steady, fast, lexical = (run.latencies for run in measured)
     # Conversations escalate once: the share of messages that escalate, as measured.
     escalated = len(steady) / SUPERVISORS / (500.0 * seconds)
     label = f"{escalated:.1%} of messages escalating, {SUPERVISORS} supervisors"
@@ -252,6 +254,17 @@ async def rows(
             "≤ 100 ms",
         ),
     ]
+    # Where the time went at 500 msg/s: each stage but the last includes one Kafka hop.
+    table.extend(
+        Row(
+            f"  of which {stage} p50 @500 msg/s",
+            found["p50"],
+            "ms",
+            hop if stage != stages.STAGES[-1] else "",
+            _p(hops[500.0], 50) if stage != stages.STAGES[-1] else None,
+        )
+        for stage, found in measured[0].stages.items()
+    )
     java = "Kafka EndToEndLatency (Java, 1 at a time)"
     table.extend(
         Row(
@@ -264,9 +277,12 @@ async def rows(
         )
         for share in (50, 99)
     )
+    names = ("500 msg/s", "2,000 msg/s", "500 msg/s, detector model off")
     extra = {
-        "pushes_measured": {"500": len(steady), "2000": len(fast), "500_model_off": len(lexical)},
-        "cpu_cores_used": {"500": cores[0], "2000": cores[1], "500_model_off": lexical_cores[0]},
         "kafka_end_to_end_latency": floor,
+        "runs": {
+            name: {"pushes": len(run.latencies), "cpu_cores": run.cores, "stages_ms": run.stages}
+            for name, run in zip(names, measured, strict=True)
+        },
     }
     return table, extra

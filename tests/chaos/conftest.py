@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from escalator_runtime.kafka import ensure_topics
+from queue_api import conversations
 from tests.chaos import infra
 from tests.chaos.infra import Server
 from tests.conftest import SERVICES, position_groups_at_end
@@ -78,7 +79,9 @@ async def groups(chaos_kafka: str) -> str:
     """A consumer-group suffix for one scenario, positioned at the end of every topic: the
     chaos broker keeps earlier runs' history, which no scenario may count."""
     suffix = f"-chaos-{uuid.uuid4().hex[:8]}"
-    await position_groups_at_end(chaos_kafka, [service + suffix for service in SERVICES])
+    # queue-api's conversation store reads chat.messages in a group of its own, too.
+    groups = (*SERVICES, conversations.CONSUMER_GROUP)
+    await position_groups_at_end(chaos_kafka, [group + suffix for group in groups])
     return suffix
 
 
