@@ -48,7 +48,6 @@ from tests.stack import (
 from tests.webhook_dispatcher.harness import Received, dispatcher_settings, hook, receiving
 from webhook_dispatcher.main import create_app as create_dispatcher
 
-
 SERVICES = ("detector", "router", "queue-api", "notifier", "webhook-dispatcher")
 WORDS = "This is the third time it broke. I want a REFUND now."
 WORDS_PART = "third time it broke"
