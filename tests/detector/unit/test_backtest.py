@@ -8,11 +8,11 @@ import numpy as np
 import numpy.typing as npt
 
 from detector.backtest.judge import RememberedEmbeddings, RememberingJudge
-from detector.backtest.models import BacktestConversation, BacktestRequest
 from detector.backtest.run import run_backtest
 from detector.language import NO_SIGNAL, Judgement, Signal, Utterance
 from detector.language.embedded import EmbeddedJudge
 from detector.language.model import EMBEDDING_DIM, Embedder
+from escalator_schemas.backtest import BacktestConversation, BacktestRequest
 from escalator_schemas.chat import ChatMessage
 from escalator_schemas.config import EscalationConfig
 

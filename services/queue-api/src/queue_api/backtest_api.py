@@ -25,10 +25,11 @@ from pydantic import ValidationError
 
 from escalator_runtime import config_store
 from escalator_runtime.db import Pool
+from escalator_schemas.backtest import BacktestResponse
 from escalator_schemas.config import EscalationConfig, PlanTier
 from queue_api import conversation_repository
 from queue_api.auth import CurrentPrincipal, Principal
-from queue_api.backtest_models import BacktestAnswer, BacktestAsk, BacktestPeriod, DetectorAnswer
+from queue_api.backtest_models import BacktestAnswer, BacktestAsk, BacktestPeriod
 from queue_api.backtest_upload import parse_upload
 from queue_api.errors import problem_responses
 from queue_api.models import ProblemDetails
@@ -92,7 +93,7 @@ def _for_detector(config: EscalationConfig) -> dict[str, Any]:
     return document
 
 
-async def ask_detector(settings: QueueApiSettings, body: dict[str, Any]) -> DetectorAnswer:
+async def ask_detector(settings: QueueApiSettings, body: dict[str, Any]) -> BacktestResponse:
     """Run the backtest on the detector; Problems 502 and 504 when it cannot."""
     content = await asyncio.to_thread(lambda: json.dumps(body).encode())
     headers = {"Content-Type": "application/json"}
@@ -115,7 +116,7 @@ async def ask_detector(settings: QueueApiSettings, body: dict[str, Any]) -> Dete
         )
         raise Problem(502, f"the detector refused the backtest (HTTP {response.status_code})")
     try:
-        return await asyncio.to_thread(DetectorAnswer.model_validate_json, response.content)
+        return await asyncio.to_thread(BacktestResponse.model_validate_json, response.content)
     except ValidationError as error:
         raise Problem(502, "the detector answered something unexpected") from error
 

@@ -1,8 +1,8 @@
 """What ``POST /api/v1/agents/{agent_id}/backtest`` accepts and answers.
 
-The per-conversation outcomes and the report are the detector's (its internal backtest
-endpoint computes them); they are re-validated here, so a detector answering something else is
-a 502, never a malformed answer to the browser.
+The per-conversation outcomes and the report are the detector's (``escalator_schemas.backtest``);
+queue-api re-validates them, so a detector answering something else is a 502, never a malformed
+answer to the browser.
 """
 
 from datetime import datetime
@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from escalator_schemas.backtest import BacktestReport, ConversationResult
 from escalator_schemas.chat import Environment
 from escalator_schemas.config import EscalationConfig
 
@@ -39,65 +40,6 @@ class BacktestAsk(BaseModel):
         ' "ai_confidence"}...], "flag"}`, the format of the labelled datasets; a line\'s'
         " `config` is ignored) or one ChatMessage per line.",
     )
-
-
-class Outcome(BaseModel):
-    escalated: bool
-    trigger_message_id: str | None
-    trigger: str | None = Field(description="The deciding trigger's kind.")
-    triggers: list[str] = Field(description="Every trigger kind that fired.")
-    urgency: str | None
-
-
-class ConversationResult(BaseModel):
-    conversation_id: str
-    peak_frustration: float = Field(
-        ge=0.0,
-        le=1.0,
-        description="The detector's highest frustration score over the customer's messages",
-    )
-    outcomes: dict[str, Outcome] = Field(description="By configuration: `draft`, `published`.")
-
-
-class ConfigFigures(BaseModel):
-    escalated: int
-    escalation_rate: float
-    by_trigger: dict[str, int]
-    by_urgency: dict[str, int]
-
-
-class Changes(BaseModel):
-    newly_escalating: list[str]
-    no_longer_escalating: list[str]
-
-
-class FlaggedFigures(BaseModel):
-    """How a configuration does on the conversations supervisors flagged: escalations the AI
-    could have handled (``false_escalations``) and marked missed escalations (``missed``)."""
-
-    false_escalations: int
-    no_longer_escalated: list[str]
-    still_escalated: list[str]
-    missed: int
-    now_caught: list[str]
-    still_missed: list[str]
-
-
-class BacktestReport(BaseModel):
-    conversations: int
-    messages: int
-    baseline: str | None
-    configs: dict[str, ConfigFigures]
-    changes: dict[str, Changes] = Field(description="`draft` versus `published`.")
-    flagged: dict[str, FlaggedFigures]
-    judged: int
-    judged_with_model: int
-
-
-class DetectorAnswer(BaseModel):
-    results: list[ConversationResult]
-    report: BacktestReport
-    elapsed_ms: float
 
 
 class BacktestPeriod(BaseModel):

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import httpx
 import structlog
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 
 from escalator_runtime.db import Pool
+from escalator_schemas.backtest import BacktestResponse
 from escalator_schemas.config import EscalationConfig
 from queue_api import tuning_conversations_repository as conversations_sql
 from queue_api.tuning_repository import ReportScope
@@ -23,15 +24,6 @@ log = structlog.get_logger(__name__)
 
 BACKTEST_PATH = "/internal/v1/backtest"
 BATCH_SIZE = 50
-
-
-class _ScoredConversation(BaseModel):
-    conversation_id: str
-    peak_frustration: float = Field(ge=0.0, le=1.0)
-
-
-class _BacktestAnswer(BaseModel):
-    results: list[_ScoredConversation]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +74,7 @@ class FrustrationScorer:
                     }
                     response = await client.post(BACKTEST_PATH, json=body)
                     response.raise_for_status()
-                    answer = _BacktestAnswer.model_validate_json(response.content)
+                    answer = BacktestResponse.model_validate_json(response.content)
                     scored_through = {c.conversation_id: c.last_message_at for c in batch}
                     await conversations_sql.store_frustration(
                         pool,

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from detector.backtest.judge import backtest_judge
-from detector.backtest.models import BacktestConversation, BacktestResponse
 from detector.backtest.run import backtest
 from detector.backtest.synthetic import synthesise
 from detector.evaluate import Case, load_cases
+from escalator_schemas.backtest import BacktestConversation, BacktestResponse
 from escalator_schemas.config import EscalationConfig
 
 ALIASES = {

@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from detector.backtest.judge import backtest_judge
-from detector.backtest.models import BacktestRequest, BacktestResponse
 from detector.backtest.run import run_backtest
 from detector.settings import DetectorSettings
+from escalator_schemas.backtest import BacktestRequest, BacktestResponse
 
 MAX_BODY_BYTES = 128 * 1024 * 1024
 PROBLEM_JSON = "application/problem+json"

@@ -8,7 +8,9 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from detector.backtest.models import (
+from detector.language import LanguageJudge
+from detector.replay import Conversation, Replay, Replayed, replay
+from escalator_schemas.backtest import (
     BacktestConversation,
     BacktestReport,
     BacktestRequest,
@@ -19,8 +21,6 @@ from detector.backtest.models import (
     FlaggedFigures,
     Outcome,
 )
-from detector.language import LanguageJudge
-from detector.replay import Conversation, Replay, Replayed, replay
 from escalator_schemas.config import AgentConfigVersion, EscalationConfig
 
 

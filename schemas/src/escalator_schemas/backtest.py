@@ -1,8 +1,8 @@
 """What a backtest is asked (conversations, named configurations, a baseline) and answers (one
 outcome per conversation and configuration, and the aggregate report).
 
-This is the wire format of the detector's ``POST /internal/v1/backtest``, which queue-api calls:
-it changes only together with queue-api's client of it.
+The wire format of the detector's ``POST /internal/v1/backtest``, shared by the detector (which
+serves it) and queue-api (which calls it for backtests and to score frustration).
 """
 
 from typing import Annotated, Literal
