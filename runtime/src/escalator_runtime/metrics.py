@@ -101,9 +101,12 @@ async def refresh_consumer_lag(
             highwater = consumer.highwater(partition)
             if highwater is None:
                 continue  # nothing fetched yet
-            # During a rebalance, or with the broker away, the next round tells.
+            # During a rebalance, or with the broker away, the next round tells. Not
+            # asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as the
+            # answer does (python/cpython#86296), and this loop then outlives the service.
             with contextlib.suppress(Exception):
-                committed = await asyncio.wait_for(consumer.committed(partition), 5.0)
+                async with asyncio.timeout(5.0):
+                    committed = await consumer.committed(partition)
                 if committed is not None:
                     labels = (service, partition.topic, str(partition.partition))
                     CONSUMER_LAG.labels(*labels).set(max(highwater - committed, 0))
