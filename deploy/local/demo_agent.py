@@ -121,7 +121,8 @@ async def main() -> None:
             if interval <= 0:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await stop.wait()
     finally:
         await producer.stop()
 

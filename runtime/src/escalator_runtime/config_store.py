@@ -452,7 +452,8 @@ class ConfigView:
                     # Whatever changed while nobody listened is picked up now.
                     await self.reload()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), self._refresh_seconds)
+                    async with asyncio.timeout(self._refresh_seconds):
+                        await self._changed.wait()
                 self._changed.clear()
                 await self.reload()
             except asyncio.CancelledError:

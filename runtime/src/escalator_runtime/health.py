@@ -29,7 +29,8 @@ def database_check(pool: Pool) -> Check:
 
 async def _run(check: Check) -> bool:
     try:
-        return await asyncio.wait_for(check(), timeout=3.0)
+        async with asyncio.timeout(3.0):
+            return await check()
     except Exception:
         return False
 

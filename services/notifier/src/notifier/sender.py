@@ -100,7 +100,8 @@ class EmailSender:
                 # Rows due now but locked by another worker: look again shortly, not at once.
                 wait = min(wait, max(due, 0.05))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), wait)
+            async with asyncio.timeout(wait):
+                await self._wake.wait()
 
     async def _deliver_claimed(self, relay: SmtpRelay, emails: Sequence[OutboxEmail]) -> None:
         loop = asyncio.get_running_loop()

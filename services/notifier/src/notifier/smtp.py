@@ -82,5 +82,6 @@ class SmtpRelay:
             return
         if client.is_connected:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.quit(), timeout=2.0)
+                async with asyncio.timeout(2.0):
+                    await client.quit()
         client.close()

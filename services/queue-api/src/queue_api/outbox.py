@@ -147,7 +147,8 @@ class OutboxRelay:
                 records = [OutboxRecord(**dict(row)) for row in rows]
                 ids = [record.id for record in records]
                 try:
-                    await asyncio.wait_for(self._publish(records), self._publish_timeout)
+                    async with asyncio.timeout(self._publish_timeout):
+                        await self._publish(records)
                 except Exception as error:
                     failure = error
                     await connection.execute(
@@ -190,7 +191,8 @@ class OutboxRelay:
                 if sent >= self._batch_size:
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    async with asyncio.timeout(self._poll_seconds):
+                        await self._wake.wait()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -229,7 +229,8 @@ class WebhookSender:
             if until > 0:
                 wait = min(wait, until + 0.005)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), wait)
+            async with asyncio.timeout(wait):
+                await self._wake.wait()
         self._wake.clear()
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
