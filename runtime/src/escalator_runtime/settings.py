@@ -65,16 +65,17 @@ class ServiceSettings(BaseSettings):
     db_pool_max_size: int = 10
     # Every Kafka hop adds these waits; `make bench` measures what they cost end to end.
     kafka_fetch_max_wait_ms: int = Field(
-        default=20,
+        default=100,
         ge=1,
-        description="Longest time the broker holds a fetch open when it has nothing new. Larger"
-        " saves idle fetches but aiokafka then delivers a record late (p99 past 100 ms at 100).",
+        description="Longest time the broker holds a fetch open when it has nothing new (it"
+        " answers as soon as a record arrives). Idle consumers fetch this often; after a slow"
+        " batch, aiokafka may make a just-drained partition wait up to this long.",
     )
     kafka_batch_timeout_ms: int = Field(
-        default=5,
+        default=500,
         ge=1,
-        description="How long a consumer waits for a batch; after an empty one FastStream sleeps"
-        " as long again, so this bounds the wait of a record reaching an idle consumer.",
+        description="How long a consumer's poll waits for a first record; it returns as soon as"
+        " one arrives, so this only sets how often an idle consumer wakes up.",
     )
     kafka_batch_max_records: int = Field(
         default=500, ge=1, description="Records per batch at most: throughput under a backlog."
