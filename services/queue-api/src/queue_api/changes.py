@@ -53,34 +53,42 @@ async def record(connection: Connection, changes: list[ChangeRecord]) -> dict[st
     heads: dict[str, int] = {}
     for tenant_id in sorted(by_tenant):
         batch = by_tenant[tenant_id]
-        head: int = await connection.fetchval(
-            "INSERT INTO escalation_change_heads AS h (tenant_id, seq) VALUES ($1, $2)"
-            " ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + EXCLUDED.seq RETURNING seq",
+        # One statement, one round trip: take the numbers, append the changes, notify.
+        heads[tenant_id] = await connection.fetchval(
+            """
+            WITH head AS (
+                INSERT INTO escalation_change_heads AS h (tenant_id, seq) VALUES ($1, $2)
+                ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + EXCLUDED.seq
+                RETURNING seq
+            ), appended AS (
+                INSERT INTO escalation_changes
+                    (tenant_id, seq, escalation_id, type, action, audience, escalation)
+                SELECT $1, head.seq - $2 + c.n, c.escalation_id, c.type, c.action,
+                       ARRAY(SELECT jsonb_array_elements_text(c.audience)), c.escalation
+                FROM head, jsonb_to_recordset($3::jsonb)
+                     AS c(n integer, escalation_id uuid, type text, action text, audience jsonb,
+                          escalation jsonb)
+            )
+            SELECT seq, pg_notify($4, json_build_object('tenant_id', $1::text, 'seq', seq)::text)
+            FROM head
+            """,
             tenant_id,
             len(batch),
-        )
-        first = head - len(batch) + 1
-        await connection.executemany(
-            "INSERT INTO escalation_changes"
-            " (tenant_id, seq, escalation_id, type, action, audience, escalation)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
             [
-                (
-                    tenant_id,
-                    first + offset,
-                    change.row["escalation_id"],
-                    change.type,
-                    change.action,
-                    change.audience(),
-                    EscalationSummary.model_validate(dict(change.row)).model_dump(mode="json"),
-                )
-                for offset, change in enumerate(batch)
+                {
+                    "n": n,
+                    "escalation_id": str(change.row["escalation_id"]),
+                    "type": change.type,
+                    "action": change.action,
+                    "audience": change.audience(),
+                    "escalation": EscalationSummary.model_validate(dict(change.row)).model_dump(
+                        mode="json"
+                    ),
+                }
+                for n, change in enumerate(batch, start=1)
             ],
+            CHANNEL,
         )
-        await connection.execute(
-            "SELECT pg_notify($1, $2)", CHANNEL, json.dumps({"tenant_id": tenant_id, "seq": head})
-        )
-        heads[tenant_id] = head
     return heads
 
 

@@ -31,8 +31,7 @@ async def store_routed(
 ) -> list[ChangeRecord]:
     """Insert the escalations not stored yet, with their SLA deadline, and announce them on the
     realtime feed, in the caller's transaction. A replayed event changes nothing."""
-    seconds = await sla.sla_seconds_for(connection, events, sla_override)
-    rows = await repository.insert_routed(connection, events, seconds)
+    rows = await repository.insert_routed(connection, events, sla_override, sla.DEFAULT_SLA_SECONDS)
     created = [ChangeRecord(row, "detected", type="escalation.created") for row in rows]
     if created:
         await changes.record(connection, created)

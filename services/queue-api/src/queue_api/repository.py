@@ -3,7 +3,6 @@
 import base64
 import binascii
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,12 +24,13 @@ COLUMNS = """
 
 
 _ROUTED_RECORD = """
-    escalation_id uuid, tenant_id text, agent_id text, environment text, conversation_id text,
-    urgency text, severity text, category text, topic text, area text, reason text,
+    n integer, escalation_id uuid, tenant_id text, agent_id text, environment text,
+    conversation_id text, urgency text, severity text, category text, topic text, area text,
+    reason text,
     trigger jsonb, triggers jsonb, customer jsonb, transcript jsonb, turn_count integer,
     trigger_message_id text, config_version bigint, matched_supervisors jsonb,
     visible_to jsonb, suggested_assignee text, unrouted boolean, detected_at timestamptz,
-    sla_seconds integer
+    detected_audit jsonb, routed_audit jsonb
 """
 
 
@@ -46,8 +46,9 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-def _routed_record(event: EscalationRouted, sla_seconds: int | None) -> dict[str, Any]:
+def _routed_record(n: int, event: EscalationRouted) -> dict[str, Any]:
     document = without_nul(event.model_dump(mode="json"))
+    supervisors = [match["supervisor_id"] for match in document["matched_supervisors"]]
     return {
         **{
             key: document[key]
@@ -58,62 +59,78 @@ def _routed_record(event: EscalationRouted, sla_seconds: int | None) -> dict[str
                 "config_version", "matched_supervisors", "suggested_assignee", "unrouted",
             )
         },
-        "visible_to": [match["supervisor_id"] for match in document["matched_supervisors"]],
+        "n": n,
+        "visible_to": supervisors,
         "detected_at": document["occurred_at"],
-        "sla_seconds": sla_seconds,
+        "detected_audit": {"trigger": document["trigger"], "reason": document["reason"]},
+        "routed_audit": {"supervisors": supervisors, "unrouted": document["unrouted"]},
     }  # fmt: skip
 
 
 async def insert_routed(
     connection: Connection,
     events: list[EscalationRouted],
-    sla_seconds: Mapping[UUID, int | None],
+    sla_override: int | None,
+    default_sla_seconds: int,
 ) -> list[asyncpg.Record]:
-    """Store routed escalations in one statement; one already stored is left as it is.
-    Returns the new rows. The SLA clock starts at detection: the customer has been waiting
-    since then."""
+    """Store routed escalations, with their "detected" and "routed" audit entries, in one
+    statement (one round trip: this is on the path of every escalation to the supervisors);
+    one already stored is left as it is, the same event twice in a batch stored once. Returns
+    the new rows.
+
+    The unclaimed SLA is ``sla_override`` when set, else the agent's setting (its published
+    configuration; the draft for preview conversations), else ``default_sla_seconds``. Its
+    clock starts at detection: the customer has been waiting since then."""
     if not events:
         return []
     rows: list[asyncpg.Record] = await connection.fetch(
         f"""
-        INSERT INTO escalations (
-            escalation_id, tenant_id, agent_id, environment, conversation_id, urgency,
-            severity, category, topic, area, reason, trigger, triggers, customer, transcript,
-            turn_count, trigger_message_id, config_version, matched_supervisors, visible_to,
-            suggested_assignee, unrouted, detected_at, pending_since, sla_seconds, sla_deadline)
-        SELECT r.escalation_id, r.tenant_id, r.agent_id, r.environment, r.conversation_id,
-               r.urgency, r.severity, r.category, r.topic, r.area, r.reason, r.trigger,
-               r.triggers, r.customer, r.transcript, r.turn_count, r.trigger_message_id,
-               r.config_version, r.matched_supervisors,
-               ARRAY(SELECT jsonb_array_elements_text(r.visible_to)), r.suggested_assignee,
-               r.unrouted, r.detected_at, r.detected_at, r.sla_seconds,
-               r.detected_at + make_interval(secs => r.sla_seconds)
-        FROM jsonb_to_recordset($1::jsonb) AS r({_ROUTED_RECORD})
-        ON CONFLICT (escalation_id) DO NOTHING
-        RETURNING {COLUMNS}
-        """,  # noqa: S608 - the column lists are ours
-        [_routed_record(event, sla_seconds.get(event.escalation_id)) for event in events],
-    )
-    new = {row["escalation_id"] for row in rows}
-    audit: list[tuple[Any, ...]] = []
-    for event in events:
-        if event.escalation_id not in new:
-            continue
-        new.discard(event.escalation_id)  # the same event twice in one batch: audit it once
-        supervisors = [m.supervisor_id for m in event.matched_supervisors]
-        trigger = event.trigger.model_dump(mode="json")
-        audit += [
-            (event.escalation_id, "detected", "detector", event.occurred_at,
-             without_nul({"trigger": trigger, "reason": event.reason})),
-            (event.escalation_id, "routed", "router", event.occurred_at,
-             without_nul({"supervisors": supervisors, "unrouted": event.unrouted})),
-        ]  # fmt: skip
-    if audit:
-        await connection.executemany(
-            "INSERT INTO escalation_audit (escalation_id, action, actor, at, detail)"
-            " VALUES ($1, $2, $3, $4, $5)",
-            audit,
+        WITH r AS (
+            SELECT r.*,
+                   COALESCE($2::integer, (c.config->>'unclaimed_sla_seconds')::integer,
+                            $3::integer) AS sla_seconds
+            FROM jsonb_to_recordset($1::jsonb) AS r({_ROUTED_RECORD})
+            LEFT JOIN agent_configs c
+                   ON c.tenant_id = r.tenant_id AND c.agent_id = r.agent_id
+                  AND c.stage = CASE r.environment WHEN 'preview' THEN 'draft'
+                                                   ELSE 'published' END
+        ), stored AS (
+            INSERT INTO escalations (
+                escalation_id, tenant_id, agent_id, environment, conversation_id, urgency,
+                severity, category, topic, area, reason, trigger, triggers, customer,
+                transcript, turn_count, trigger_message_id, config_version,
+                matched_supervisors, visible_to, suggested_assignee, unrouted, detected_at,
+                pending_since, sla_seconds, sla_deadline)
+            SELECT r.escalation_id, r.tenant_id, r.agent_id, r.environment, r.conversation_id,
+                   r.urgency, r.severity, r.category, r.topic, r.area, r.reason, r.trigger,
+                   r.triggers, r.customer, r.transcript, r.turn_count, r.trigger_message_id,
+                   r.config_version, r.matched_supervisors,
+                   ARRAY(SELECT jsonb_array_elements_text(r.visible_to)), r.suggested_assignee,
+                   r.unrouted, r.detected_at, r.detected_at, r.sla_seconds,
+                   r.detected_at + make_interval(secs => r.sla_seconds)
+            FROM r
+            ORDER BY r.n
+            ON CONFLICT (escalation_id) DO NOTHING
+            RETURNING {COLUMNS}
+        ), audit AS (
+            INSERT INTO escalation_audit (escalation_id, action, actor, at, detail)
+            SELECT stored.escalation_id, a.action, a.actor, r.detected_at, a.detail
+            FROM stored JOIN r USING (escalation_id)
+            CROSS JOIN LATERAL (VALUES (1, 'detected', 'detector', r.detected_audit),
+                                       (2, 'routed', 'router', r.routed_audit))
+                 AS a(step, action, actor, detail)
+            ORDER BY stored.detected_at, stored.escalation_id, a.step
         )
+        SELECT * FROM stored
+        """,  # noqa: S608 - the column lists are ours
+        [
+            _routed_record(n, event)
+            # The same event twice in a batch (a replay) is stored once.
+            for n, event in enumerate({e.escalation_id: e for e in events}.values())
+        ],
+        sla_override,
+        default_sla_seconds,
+    )
     return rows
 
 

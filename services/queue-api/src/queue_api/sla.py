@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from uuid import UUID
 
 import asyncpg
 import structlog
@@ -20,7 +19,7 @@ from escalator_runtime.db import Connection, Pool
 from escalator_schemas import topics
 from escalator_schemas.chat import Environment
 from escalator_schemas.config import EscalationConfig
-from escalator_schemas.events import EscalationRouted, EscalationSlaBreached
+from escalator_schemas.events import EscalationSlaBreached
 from queue_api import changes, outbox, repository
 from queue_api.changes import ChangeRecord
 from queue_api.lifecycle import envelope
@@ -36,28 +35,6 @@ async def _config(
     stage = config_store.stage_for(Environment(environment))
     stored = await config_store.load(connection, tenant_id, agent_id, stage)
     return stored.config if stored else None
-
-
-async def sla_seconds_for(
-    connection: Connection, events: Iterable[EscalationRouted], override: int | None
-) -> dict[UUID, int]:
-    """Each escalation's unclaimed SLA: the agent's setting (one read per agent), unless the
-    operator overrides it for every agent."""
-    found: dict[tuple[str, str, str], int] = {}
-    seconds: dict[UUID, int] = {}
-    for event in events:
-        key = (event.tenant_id, event.agent_id, event.environment.value)
-        if key not in found:
-            config = None if override is not None else await _config(connection, *key)
-            found[key] = (
-                override
-                if override is not None
-                else config.unclaimed_sla_seconds
-                if config
-                else DEFAULT_SLA_SECONDS
-            )
-        seconds[event.escalation_id] = found[key]
-    return seconds
 
 
 def wider_offer(config: EscalationConfig | None, already: Iterable[str]) -> list[str]:
