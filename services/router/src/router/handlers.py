@@ -3,6 +3,7 @@
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from uuid import UUID
 
 import structlog
 from aiokafka import ConsumerRecord
@@ -32,7 +33,7 @@ from escalator_schemas.events import (
     lifecycle_event_adapter,
 )
 from router import repository
-from router.service import matching, routed_event, suggest_assignee
+from router.service import IDLE, Workload, matching, routed_event, suggest_assignee
 
 SERVICE = "router"
 log = structlog.get_logger(__name__)
@@ -45,69 +46,77 @@ LOAD_CHANGES = Counter(
 )
 
 
-async def route(
-    connection: Connection, configs: ConfigView, detected: EscalationDetected
-) -> EscalationRouted:
-    """Decide a new escalation: who matches, and whom to suggest. The decision is stored so
-    that a redelivery of the same detection is answered with exactly the same routing."""
-    config = await configs.at_least(
-        detected.tenant_id, detected.agent_id, detected.environment, detected.config_version
-    )
-    matches = matching(config.config.supervisors if config else [], detected)
+async def decide(
+    connection: Connection, configs: ConfigView, detections: Sequence[EscalationDetected]
+) -> dict[UUID, repository.Decision]:
+    """Decide new escalations, in order: who matches, and whom to suggest (each suggestion
+    counts in the workloads the next one sees). The decisions are stored, so that a
+    redelivery of the same detection is answered with exactly the same routing; returns the
+    decisions stored (another router instance's where it was first)."""
+    candidates = []
+    for detected in detections:
+        config = await configs.at_least(
+            detected.tenant_id, detected.agent_id, detected.environment, detected.config_version
+        )
+        candidates.append(matching(config.config.supervisors if config else [], detected))
     loads = await repository.workloads(
         connection,
-        detected.tenant_id,
-        detected.environment.value,
-        [supervisor.id for supervisor, _match in matches],
+        (
+            (detected.tenant_id, detected.environment.value, supervisor.id)
+            for detected, matches in zip(detections, candidates, strict=True)
+            for supervisor, _match in matches
+        ),
     )
-    suggested = suggest_assignee([supervisor for supervisor, _match in matches], loads)
-    decision = await repository.record_decision(
-        connection, routed_event(detected, [match for _s, match in matches], suggested)
-    )
-    if suggested is not None and decision.suggested_assignee == suggested:
-        await repository.mark_assigned(
-            connection,
-            detected.tenant_id,
-            detected.environment.value,
-            suggested,
-            datetime.now(UTC),
-        )
-    return routed_event(detected, decision.matched_supervisors, decision.suggested_assignee)
+    now = datetime.now(UTC)
+    decided = []
+    for detected, matches in zip(detections, candidates, strict=True):
+        scope = (detected.tenant_id, detected.environment.value)
+        mine = {
+            supervisor.id: loads.get((*scope, supervisor.id), IDLE) for supervisor, _ in matches
+        }
+        suggested = suggest_assignee([supervisor for supervisor, _match in matches], mine)
+        if suggested is not None:
+            loads[(*scope, suggested)] = Workload(mine[suggested].in_progress, now)
+        decided.append(routed_event(detected, [match for _s, match in matches], suggested))
+    return await repository.record_decisions(connection, decided, now)
 
 
 async def route_batch(
     pool: Pool, configs: ConfigView, detections: Sequence[EscalationDetected]
 ) -> list[EscalationRouted]:
-    routed: list[EscalationRouted] = []
-    async with pool.acquire() as connection, connection.transaction():
+    """Route a batch in three round trips however many escalations it holds: the decisions
+    already taken, the candidates' workloads, and one statement storing the new decisions
+    (atomic on its own, so no transaction is held open across them)."""
+    async with pool.acquire() as connection:
         known = await repository.decisions(
             connection, [detected.escalation_id for detected in detections]
         )
-        for detected in detections:
-            previous = known.get(detected.escalation_id)
-            if previous is not None:
-                event = routed_event(
-                    detected, previous.matched_supervisors, previous.suggested_assignee
-                )
-            else:
-                event = await route(connection, configs, detected)
-                known[detected.escalation_id] = repository.Decision(
-                    event.matched_supervisors, event.suggested_assignee
-                )
-            routed.append(event)
-            ROUTED.labels(
-                event.environment,
-                "unrouted" if event.unrouted else "matched",
-                str(previous is not None).lower(),
-            ).inc()
-            log.info(
-                "escalation routed",
-                escalation_id=str(event.escalation_id),
-                conversation_id=event.conversation_id,
-                supervisors=[m.supervisor_id for m in event.matched_supervisors],
-                suggested_assignee=event.suggested_assignee,
-                replayed=previous is not None,
-            )
+        replayed = set(known)
+        new = {
+            detected.escalation_id: detected
+            for detected in detections
+            if detected.escalation_id not in known
+        }
+        if new:
+            known |= await decide(connection, configs, list(new.values()))
+    routed: list[EscalationRouted] = []
+    for detected in detections:
+        decision = known[detected.escalation_id]
+        event = routed_event(detected, decision.matched_supervisors, decision.suggested_assignee)
+        routed.append(event)
+        again = detected.escalation_id in replayed
+        replayed.add(detected.escalation_id)  # the same detection twice in one batch
+        ROUTED.labels(
+            event.environment, "unrouted" if event.unrouted else "matched", str(again).lower()
+        ).inc()
+        log.info(
+            "escalation routed",
+            escalation_id=str(event.escalation_id),
+            conversation_id=event.conversation_id,
+            supervisors=[m.supervisor_id for m in event.matched_supervisors],
+            suggested_assignee=event.suggested_assignee,
+            replayed=again,
+        )
     return routed
 
 

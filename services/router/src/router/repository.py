@@ -1,6 +1,6 @@
 """All of the router's SQL: routing decisions, supervisors' workloads, lifecycle events."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -41,48 +41,96 @@ async def decisions(connection: Connection, escalation_ids: Sequence[UUID]) -> d
     }
 
 
-async def record_decision(connection: Connection, routed: EscalationRouted) -> Decision:
-    """Store the decision; when another router instance stored one first, that one wins."""
-    inserted = await connection.fetchval(
+async def record_decisions(
+    connection: Connection, routed: Sequence[EscalationRouted], at: datetime
+) -> dict[UUID, Decision]:
+    """Store new decisions and mark their suggested supervisors as assigned ``at``, in one
+    statement. When another router instance stored a decision first, that one wins: the
+    decisions returned are the ones stored."""
+    if not routed:
+        return {}
+    inserted = await connection.fetch(
         """
-        INSERT INTO router_decisions (escalation_id, tenant_id, agent_id, environment,
-                                      matched_supervisors, suggested_assignee, config_version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (escalation_id) DO NOTHING
-        RETURNING escalation_id
+        WITH d AS (
+            SELECT * FROM jsonb_to_recordset($1::jsonb)
+                AS d(escalation_id uuid, tenant_id text, agent_id text, environment text,
+                     matched_supervisors jsonb, suggested_assignee text, config_version bigint)
+        ), inserted AS (
+            INSERT INTO router_decisions (escalation_id, tenant_id, agent_id, environment,
+                                          matched_supervisors, suggested_assignee,
+                                          config_version)
+            SELECT escalation_id, tenant_id, agent_id, environment, matched_supervisors,
+                   suggested_assignee, config_version
+            FROM d
+            ON CONFLICT (escalation_id) DO NOTHING
+            RETURNING escalation_id, tenant_id, environment, suggested_assignee
+        ), marked AS (
+            INSERT INTO router_supervisor_activity
+                (tenant_id, environment, supervisor_id, last_assigned_at)
+            SELECT DISTINCT tenant_id, environment, suggested_assignee, $2::timestamptz
+            FROM inserted
+            WHERE suggested_assignee IS NOT NULL
+            ON CONFLICT (tenant_id, environment, supervisor_id) DO UPDATE
+            SET last_assigned_at = GREATEST(router_supervisor_activity.last_assigned_at,
+                                            EXCLUDED.last_assigned_at)
+        )
+        SELECT escalation_id FROM inserted
         """,
-        routed.escalation_id,
-        routed.tenant_id,
-        routed.agent_id,
-        routed.environment.value,
-        [match.model_dump(mode="json") for match in routed.matched_supervisors],
-        routed.suggested_assignee,
-        routed.config_version,
+        [
+            {
+                "escalation_id": str(event.escalation_id),
+                "tenant_id": event.tenant_id,
+                "agent_id": event.agent_id,
+                "environment": event.environment.value,
+                "matched_supervisors": [
+                    match.model_dump(mode="json") for match in event.matched_supervisors
+                ],
+                "suggested_assignee": event.suggested_assignee,
+                "config_version": event.config_version,
+            }
+            for event in routed
+        ],
+        at,
     )
-    if inserted is None:
-        return (await decisions(connection, [routed.escalation_id]))[routed.escalation_id]
-    return Decision(routed.matched_supervisors, routed.suggested_assignee)
+    ours = {row["escalation_id"] for row in inserted}
+    stored = {
+        event.escalation_id: Decision(event.matched_supervisors, event.suggested_assignee)
+        for event in routed
+        if event.escalation_id in ours
+    }
+    theirs = [event.escalation_id for event in routed if event.escalation_id not in ours]
+    if theirs:
+        stored |= await decisions(connection, theirs)
+    return stored
 
 
 async def workloads(
-    connection: Connection, tenant_id: str, environment: str, supervisor_ids: Sequence[str]
-) -> dict[str, Workload]:
+    connection: Connection, supervisors: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Workload]:
+    """How busy each ``(tenant_id, environment, supervisor_id)`` is, in one query."""
+    keys = sorted(set(supervisors))
+    if not keys:
+        return {}
     rows = await connection.fetch(
         """
-        SELECT s.id,
+        SELECT k.tenant_id, k.environment, k.supervisor_id,
                (SELECT count(*) FROM router_assignments a
-                 WHERE a.tenant_id = $1 AND a.environment = $2 AND a.supervisor_id = s.id)
-                   AS in_progress,
+                 WHERE a.tenant_id = k.tenant_id AND a.environment = k.environment
+                   AND a.supervisor_id = k.supervisor_id) AS in_progress,
                act.last_assigned_at
-        FROM unnest($3::text[]) AS s(id)
-        LEFT JOIN router_supervisor_activity act
-               ON act.tenant_id = $1 AND act.environment = $2 AND act.supervisor_id = s.id
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, environment, supervisor_id)
+        LEFT JOIN router_supervisor_activity act USING (tenant_id, environment, supervisor_id)
         """,
-        tenant_id,
-        environment,
-        list(supervisor_ids),
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+        [key[2] for key in keys],
     )
-    return {row["id"]: Workload(row["in_progress"], row["last_assigned_at"]) for row in rows}
+    return {
+        (row["tenant_id"], row["environment"], row["supervisor_id"]): Workload(
+            row["in_progress"], row["last_assigned_at"]
+        )
+        for row in rows
+    }
 
 
 async def mark_assigned(
