@@ -48,18 +48,11 @@ from tests.stack import (
 from tests.webhook_dispatcher.harness import Received, dispatcher_settings, hook, receiving
 from webhook_dispatcher.main import create_app as create_dispatcher
 
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
 SERVICES = ("detector", "router", "queue-api", "notifier", "webhook-dispatcher")
 WORDS = "This is the third time it broke. I want a REFUND now."
 WORDS_PART = "third time it broke"
-
-# Known problem (issue 9 left open): since the latest consumer changes this module's fixture hangs
-# after the pipeline has run (pytest-timeout fires at 300 s) and leaves in-process services behind
-# that steal partitions from later tests. Skipped until the hang is found; not a passing test.
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.e2e,
-    pytest.mark.skip(reason="fixture hangs after the pipeline ran; issue 9 open"),
-]
 
 
 @dataclass
