@@ -15,8 +15,6 @@ from tests.chaos.infra import Server
 from tests.conftest import SERVICES, position_groups_at_end
 from tests.stack import ServiceProcess
 
-from queue_api import conversations
-
 STATE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
 
 
@@ -62,9 +60,9 @@ async def fresh_database(server_url: str) -> AsyncIterator[str]:
             await admin.close()
 
 
-# queue-api's conversation store reads every chat message in a group of its own: left at the
-# earliest offset it would replay the broker's whole history and skew the queue's figures.
-GROUPS = (*SERVICES, conversations.CONSUMER_GROUP)
+# Every consumer group of the services (queue-api's conversation store included): left at the
+# earliest offset one would replay the broker's whole history and skew the figures.
+GROUPS = SERVICES
 
 
 async def groups_at_end(bootstrap: str) -> str:
