@@ -10,8 +10,9 @@ Blocking: run backtests in a worker thread, never on an event loop.
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import cache
+from typing import Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,42 +25,65 @@ EMBEDDINGS_KEPT = 50_000
 """About 75 MB of float32 vectors at most."""
 JUDGEMENTS_KEPT = 200_000
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Memory(Generic[K, V]):
+    """A bounded, thread-safe LRU that computes only what it does not hold. The computation
+    runs outside its lock: a slow model call does not hold up threads that find their
+    answers in memory."""
+
+    def __init__(self, capacity: int) -> None:
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._capacity = capacity
+        self._guard = threading.Lock()
+        self.computed = 0
+        """Keys computed so far (the rest came from memory)."""
+
+    def recall(self, keys: Sequence[K], compute: Callable[[list[K]], Sequence[V]]) -> list[V]:
+        """The value of each of ``keys``, in order; ``compute`` is given the missing ones,
+        each once."""
+        found: dict[K, V] = {}
+        with self._guard:
+            for key in dict.fromkeys(keys):
+                value = self._values.get(key)
+                if value is not None:
+                    self._values.move_to_end(key)
+                    found[key] = value
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
+        if missing:
+            values = compute(missing)
+            with self._guard:
+                self.computed += len(missing)
+                for key, value in zip(missing, values, strict=True):
+                    found[key] = self._values[key] = value
+                while len(self._values) > self._capacity:
+                    self._values.popitem(last=False)
+        return [found[key] for key in keys]
+
 
 class RememberedEmbeddings(Embedder):
-    """The shared model's embeddings, each text embedded once while it stays in the LRU."""
+    """The shared model's embeddings, each text embedded once while it stays in memory."""
 
     def __init__(self, model: Embedder, capacity: int = EMBEDDINGS_KEPT) -> None:
         super().__init__(num_threads=1, cache_size=0)
         self._source = model
-        self._vectors: OrderedDict[str, Vector] = OrderedDict()
-        self._capacity = capacity
-        self._guard = threading.Lock()
-        self.embedded = 0
+        self._vectors: Memory[str, Vector] = Memory(capacity)
+
+    @property
+    def embedded(self) -> int:
         """Texts the model embedded for backtests (the rest came from memory)."""
+        return self._vectors.computed
 
     def load(self) -> None:
         self._source.load()
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        found: dict[str, Vector] = {}
-        with self._guard:
-            for text in dict.fromkeys(texts):
-                vector = self._vectors.get(text)
-                if vector is not None:
-                    self._vectors.move_to_end(text)
-                    found[text] = vector
-        missing = [text for text in dict.fromkeys(texts) if text not in found]
-        if missing:
-            vectors = self._source.embed(missing)
-            with self._guard:
-                self.embedded += len(missing)
-                for text, vector in zip(missing, vectors, strict=True):
-                    found[text] = self._vectors[text] = vector
-                while len(self._vectors) > self._capacity:
-                    self._vectors.popitem(last=False)
+        vectors = self._vectors.recall(texts, lambda missing: list(self._source.embed(missing)))
         out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        for row, text in enumerate(texts):
-            out[row] = found[text]
+        for row, vector in enumerate(vectors):
+            out[row] = vector
         return out
 
 
@@ -74,9 +98,7 @@ class RememberingJudge:
     ) -> None:
         self._judge = judge
         self._embeddings = embeddings
-        self._answers: OrderedDict[Utterance, Judgement] = OrderedDict()
-        self._capacity = capacity
-        self._guard = threading.Lock()
+        self._answers: Memory[Utterance, Judgement] = Memory(capacity)
 
     @property
     def embedded(self) -> int:
@@ -87,22 +109,7 @@ class RememberingJudge:
         return self.judge_sync(utterances)
 
     def judge_sync(self, utterances: Sequence[Utterance]) -> list[Judgement]:
-        known: dict[Utterance, Judgement] = {}
-        with self._guard:
-            for utterance in dict.fromkeys(utterances):
-                answer = self._answers.get(utterance)
-                if answer is not None:
-                    self._answers.move_to_end(utterance)
-                    known[utterance] = answer
-        asked = [u for u in dict.fromkeys(utterances) if u not in known]
-        if asked:
-            fresh = self._judge.judge_sync(asked)
-            with self._guard:
-                for utterance, answer in zip(asked, fresh, strict=True):
-                    known[utterance] = self._answers[utterance] = answer
-                while len(self._answers) > self._capacity:
-                    self._answers.popitem(last=False)
-        return [known[utterance] for utterance in utterances]
+        return self._answers.recall(utterances, self._judge.judge_sync)
 
 
 @cache
