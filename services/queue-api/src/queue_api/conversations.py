@@ -8,8 +8,6 @@ the database refuses is dead-lettered on its own instead of blocking its partiti
 deletes conversations whose last message is older than ``QUEUE_API_CONVERSATION_RETENTION_DAYS``.
 """
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +26,7 @@ from escalator_runtime.kafka import (
     dead_letter,
     decode_records,
 )
+from escalator_runtime.periodic import Periodic
 from escalator_runtime.service import ServiceContext
 from escalator_schemas import topics
 from escalator_schemas.chat import ChatMessage
@@ -71,42 +70,21 @@ async def store(pool: Pool, accepted: Accepted) -> tuple[int, list[Rejected]]:
         return await _store_one_by_one(pool, accepted)
 
 
-class ConversationSweeper:
+class ConversationSweeper(Periodic):
     """Deletes expired conversations at start-up and then every ``interval_seconds``."""
 
     def __init__(
         self, pool: Pool, retention: timedelta, interval_seconds: float = SWEEP_INTERVAL_SECONDS
     ) -> None:
+        super().__init__("conversation-sweeper", self.sweep, interval_seconds)
         self._pool = pool
         self._retention = retention
-        self._interval = interval_seconds
-        self._task: asyncio.Task[None] | None = None
 
     async def sweep(self, now: datetime | None = None) -> int:
         deleted = await sql.delete_expired(self._pool, (now or datetime.now(UTC)) - self._retention)
         if deleted:
             log.info("expired conversations deleted", count=deleted)
         return deleted
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="conversation-sweeper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("conversation sweep failed; retrying")
-            await asyncio.sleep(self._interval)
 
 
 async def register(context: ServiceContext, retention_days: float) -> ConversationSweeper:

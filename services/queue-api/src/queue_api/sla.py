@@ -6,8 +6,6 @@ The deadline is a column, so breaches survive restarts; a periodic sweeper takes
 with ``FOR UPDATE SKIP LOCKED``, so several replicas never breach one escalation twice.
 """
 
-import asyncio
-import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -16,6 +14,7 @@ import structlog
 
 from escalator_runtime import config_store
 from escalator_runtime.db import Connection, Pool
+from escalator_runtime.periodic import Periodic
 from escalator_schemas import topics
 from escalator_schemas.chat import Environment
 from escalator_schemas.config import EscalationConfig
@@ -92,30 +91,15 @@ async def sweep(pool: Pool, limit: int = 100) -> int:
     return len(events)
 
 
-class SlaSweeper:
+class SlaSweeper(Periodic):
+    """Breaches overdue escalations every ``interval_seconds``, a batch at a time until none
+    is left."""
+
     def __init__(self, pool: Pool, interval_seconds: float, batch_size: int = 100) -> None:
+        super().__init__("sla-sweeper", self._sweep_all, interval_seconds)
         self._pool = pool
-        self._interval = interval_seconds
         self._batch_size = batch_size
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sla-sweeper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await sweep(self._pool, self._batch_size) >= self._batch_size:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("SLA sweep failed; retrying")
-            await asyncio.sleep(self._interval)
+    async def _sweep_all(self) -> None:
+        while await sweep(self._pool, self._batch_size) >= self._batch_size:
+            pass

@@ -1,0 +1,42 @@
+"""Background work done now and then every so often, in a task of its own (sweepers)."""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class Periodic:
+    """Runs ``work`` at ``start`` and then every ``interval_seconds`` until ``stop``. A failure
+    is logged and the work tried again at the next tick: it never ends the loop."""
+
+    def __init__(
+        self, name: str, work: Callable[[], Awaitable[object]], interval_seconds: float
+    ) -> None:
+        self._name = name
+        self._work = work
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background work failed; retrying", task=self._name)
+            await asyncio.sleep(self._interval)
