@@ -9,7 +9,7 @@ the background. Deliveries (emails, webhook requests) by outcome.
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -19,6 +19,8 @@ from faststream._internal.context.repository import ContextRepo
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from prometheus_client import Counter, Gauge, Histogram
+
+from escalator_runtime.periodic import Periodic
 
 log = structlog.get_logger(__name__)
 
@@ -117,23 +119,16 @@ async def refresh_consumer_lag(
     return current
 
 
-@contextlib.asynccontextmanager
-async def consumer_lag(broker: KafkaBroker, service: str) -> AsyncIterator[None]:
-    """Refresh ``escalator_consumer_lag`` every ``LAG_REFRESH_SECONDS`` while the service runs."""
+def consumer_lag(broker: KafkaBroker, service: str) -> Periodic:
+    """Refreshes ``escalator_consumer_lag`` every ``LAG_REFRESH_SECONDS`` while the service
+    runs (``async with``)."""
+    known: set[tuple[str, str, str]] = set()
 
-    async def loop() -> None:
-        known: set[tuple[str, str, str]] = set()
-        while True:
-            try:
-                known = await refresh_consumer_lag(broker, service, known)
-            except Exception:
-                log.warning("consumer lag not refreshed", exc_info=True)
-            await asyncio.sleep(LAG_REFRESH_SECONDS)
+    async def refresh() -> None:
+        nonlocal known
+        try:
+            known = await refresh_consumer_lag(broker, service, known)
+        except Exception:
+            log.warning("consumer lag not refreshed", exc_info=True)
 
-    task = asyncio.create_task(loop(), name="consumer-lag")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return Periodic("consumer-lag", refresh, LAG_REFRESH_SECONDS)

@@ -1,8 +1,10 @@
-"""Background work done now and then every so often, in a task of its own (sweepers)."""
+"""Background work done now and then every so often, in a task of its own: sweepers, timers,
+metric refreshers. Started and stopped explicitly, or as an ``async with`` block."""
 
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Self
 
 import structlog
 
@@ -30,6 +32,13 @@ class Periodic:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
 
     async def _run(self) -> None:
         while True:

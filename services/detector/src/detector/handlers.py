@@ -1,9 +1,7 @@
 """Wires ``chat.messages`` and ``chat.handoffs`` to the engine, and runs the idle timer."""
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -29,6 +27,7 @@ from escalator_runtime.kafka import (
     decode_records,
     publish_events,
 )
+from escalator_runtime.periodic import Periodic
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
 from escalator_schemas.chat import ChatMessage, Environment
@@ -169,39 +168,26 @@ async def sweep_idle(broker: KafkaBroker, pool: Pool, configs: ConfigView, now: 
     return len(detected)
 
 
-async def run_idle_timer(
+def idle_timer(
     broker: KafkaBroker, pool: Pool, configs: ConfigView, settings: DetectorSettings
-) -> None:
-    """The idle timeout's clock: deadlines live in PostgreSQL, so a restart loses none."""
+) -> Periodic:
+    """The idle timeout's clock (``async with``): deadlines live in PostgreSQL, so a restart
+    loses none. Each tick escalates every conversation past its deadline and, once an hour,
+    forgets conversations untouched for ``state_retention_days``."""
     last_cleanup = datetime.min.replace(tzinfo=UTC)
-    while True:
-        try:
+
+    async def tick() -> None:
+        nonlocal last_cleanup
+        now = datetime.now(UTC)
+        while await sweep_idle(broker, pool, configs, now) > 0:
             now = datetime.now(UTC)
-            while await sweep_idle(broker, pool, configs, now) > 0:
-                now = datetime.now(UTC)
-            if now - last_cleanup > timedelta(hours=1):
-                async with pool.acquire() as connection:
-                    forgotten = await repository.forget_idle_conversations(
-                        connection, now - timedelta(days=settings.state_retention_days)
-                    )
-                last_cleanup = now
-                if forgotten:
-                    log.info("conversation states forgotten", count=forgotten)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("idle sweep failed; retrying")
-        await asyncio.sleep(settings.idle_sweep_seconds)
+        if now - last_cleanup > timedelta(hours=1):
+            async with pool.acquire() as connection:
+                forgotten = await repository.forget_idle_conversations(
+                    connection, now - timedelta(days=settings.state_retention_days)
+                )
+            last_cleanup = now
+            if forgotten:
+                log.info("conversation states forgotten", count=forgotten)
 
-
-@contextlib.asynccontextmanager
-async def idle_timer(
-    broker: KafkaBroker, pool: Pool, configs: ConfigView, settings: DetectorSettings
-) -> AsyncIterator[None]:
-    task = asyncio.create_task(run_idle_timer(broker, pool, configs, settings), name="idle-timer")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return Periodic("idle-timer", tick, settings.idle_sweep_seconds)
