@@ -125,3 +125,61 @@ async def test_state_survives_kill_and_restart(kafka: str, database: str, unique
 
 async def _equals(probe: Callable[[], Awaitable[int | None]], expected: int) -> bool:
     return await probe() == expected
+
+
+async def test_the_idle_timer_fires_after_a_restart(kafka: str, database: str, unique: str) -> None:
+    """A customer left without a reply escalates once the idle timeout has passed, although the
+    detector that saw the message was killed before the deadline: the deadline lives in
+    PostgreSQL, the timer in whichever detector runs."""
+    tenant, agent, conversation = f"t-{unique}", f"a-{unique}", f"c-{unique}"
+    timeout = 30
+    await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=timeout))
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "DATABASE_URL": database,
+        "DETECTOR_IDLE_SWEEP_SECONDS": "0.2",
+    }
+    message = {
+        "message_id": f"{unique}-waiting",
+        "conversation_id": conversation,
+        "tenant_id": tenant,
+        "agent_id": agent,
+        "role": "customer",
+        "text": "Which sizes does the blue jacket come in?",
+    }
+
+    async def deadline_stored() -> bool:
+        connection = await asyncpg.connect(database)
+        try:
+            return bool(
+                await connection.fetchval(
+                    "SELECT idle_deadline IS NOT NULL FROM detector_conversations"
+                    " WHERE conversation_id = $1",
+                    conversation,
+                )
+            )
+        finally:
+            await connection.close()
+
+    detector = ServiceProcess("detector.main", env, "DETECTOR_PORT")
+    key = conversation.encode()
+    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
+        try:
+            await detector.start()
+            # Sent (by its timestamp) long enough ago that the deadline is seconds away.
+            sent_at = now() - timedelta(seconds=timeout - 8)
+            message["sent_at"] = sent_at.isoformat()
+            await send.send_and_wait(topics.CHAT_MESSAGES, json.dumps(message).encode(), key=key)
+            assert await eventually(deadline_stored, within=6, interval=0.1)
+            detector.kill()
+            assert now() < sent_at + timedelta(seconds=timeout), "killed after the deadline"
+            detector = ServiceProcess("detector.main", env, "DETECTOR_PORT")
+            await detector.start()
+            mine = await escalations.wait_for_matching(lambda r: r.key == key, count=1, within=60)
+            event = EscalationDetected.model_validate_json(mine[0].value)
+            assert event.trigger.kind == "idle"
+            assert event.trigger_message_id == message["message_id"]
+            await escalations.drain(seconds=2)
+            assert len([r for r in escalations.records if r.key == key]) == 1
+        finally:
+            detector.stop()
