@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from tests import infra
+from tests.conftest import groups_at_end
 
 from bench import detector, latency, queue, webhooks
 from bench.common import RESULTS, Row, table
-from bench.stack import fresh_database, groups_at_end, kafka_server
+from bench.stack import kafka_server
 from escalator_runtime.kafka import ensure_topics
 from escalator_runtime.settings import ServiceSettings
 
@@ -40,24 +41,24 @@ async def measure(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
     rows: list[Row] = []
     extra: dict[str, Any] = {}
     with infra.database_url() as server:
-        async with fresh_database(server) as database:
+        async with infra.fresh_database(server, "escalator_bench") as database:
             if "detector" in args.only:
                 say(f"detector throughput, {args.messages:,} messages, against a raw loop")
                 rows += await detector.rows(kafka, database, args.messages, args.escalating)
             if "latency" in args.only:
                 say("publish→WebSocket at 500 and 2,000 msg/s; raw hop; Kafka EndToEndLatency")
-                suffix = await groups_at_end(kafka)
+                suffix = await groups_at_end(kafka, "bench")
                 found, extra["latency"] = await latency.rows(
                     kafka, database, suffix, args.escalating, args.seconds
                 )
                 rows += found
             if "webhooks" in args.only:
                 say(f"webhook deliveries ({args.webhooks:,}) against a raw httpx loop")
-                suffix = await groups_at_end(kafka)
+                suffix = await groups_at_end(kafka, "bench")
                 rows += await webhooks.rows(kafka, database, suffix, args.webhooks)
             if "queue" in args.only:
                 say("queue list and claim, 50 supervisors, against raw asyncpg")
-                suffix = await groups_at_end(kafka)
+                suffix = await groups_at_end(kafka, "bench")
                 rows += await queue.rows(kafka, database, suffix)
     return rows, extra
 

@@ -1,18 +1,15 @@
-"""What the benchmarks share: a broker of their own, a database of their own for the run,
-consumer groups positioned at the topics' ends (the broker keeps history), and the services as
-processes of their own, as in production."""
+"""What the benchmarks share: a broker of their own, and the services as processes of their
+own, as in production. (A database per run and consumer groups at the topics' ends come from
+the tests' helpers: ``tests.infra.fresh_database``, ``tests.conftest.groups_at_end``.)"""
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 from tests.chaos.infra import Server
-from tests.conftest import SERVICES, position_groups_at_end
+from tests.chaos.pipeline import MODULES
 from tests.stack import ServiceProcess
 
 STATE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
@@ -28,48 +25,6 @@ def kafka_server() -> Server:
         "KAFKA_CONTROLLER_PORT": "39093",
     }
     return Server.from_environment("kafka.sh", "KAFKA_BOOTSTRAP_SERVERS", env)
-
-
-MODULES = {
-    "detector": ("detector.main", "DETECTOR_PORT"),
-    "router": ("router.main", "ROUTER_PORT"),
-    "queue-api": ("queue_api.main", "QUEUE_API_PORT"),
-    "notifier": ("notifier.main", "NOTIFIER_PORT"),
-    "webhook-dispatcher": ("webhook_dispatcher.main", "WEBHOOK_DISPATCHER_PORT"),
-}
-
-
-@asynccontextmanager
-async def fresh_database(server_url: str) -> AsyncIterator[str]:
-    """An empty database on the server for one run, dropped afterwards."""
-    name = f"escalator_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    finally:
-        admin = await asyncpg.connect(server_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except asyncpg.InsufficientPrivilegeError:
-            pass  # an autovacuum worker is in it, which only a superuser may end: left behind
-        finally:
-            await admin.close()
-
-
-# Every consumer group of the services (queue-api's conversation store included): left at the
-# earliest offset one would replay the broker's whole history and skew the figures.
-GROUPS = SERVICES
-
-
-async def groups_at_end(bootstrap: str) -> str:
-    """A consumer-group suffix whose groups start at the current end of every topic."""
-    suffix = f"-bench-{uuid.uuid4().hex[:8]}"
-    await position_groups_at_end(bootstrap, [group + suffix for group in GROUPS])
-    return suffix
 
 
 @asynccontextmanager

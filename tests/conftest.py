@@ -3,9 +3,7 @@
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -40,8 +38,7 @@ async def kafka(kafka_bootstrap: str) -> AsyncIterator[str]:
     sharing a broker do not steal each other's partitions, and none re-reads old history.
     """
     await ensure_topics(kafka_bootstrap)
-    suffix = f"-test-{uuid.uuid4().hex[:8]}"
-    await position_groups_at_end(kafka_bootstrap, [service + suffix for service in SERVICES])
+    suffix = await groups_at_end(kafka_bootstrap, "test")
     previous = os.environ.get("KAFKA_GROUP_SUFFIX")
     os.environ["KAFKA_GROUP_SUFFIX"] = suffix
     yield kafka_bootstrap
@@ -49,6 +46,15 @@ async def kafka(kafka_bootstrap: str) -> AsyncIterator[str]:
         os.environ.pop("KAFKA_GROUP_SUFFIX", None)
     else:
         os.environ["KAFKA_GROUP_SUFFIX"] = previous
+
+
+async def groups_at_end(bootstrap: str, label: str) -> str:
+    """A new consumer-group suffix (``-<label>-<random>``) whose groups, one per entry of
+    ``SERVICES``, start at the current end of every topic: a broker keeps earlier runs'
+    history, which no run may re-read or count."""
+    suffix = f"-{label}-{uuid.uuid4().hex[:8]}"
+    await position_groups_at_end(bootstrap, [service + suffix for service in SERVICES])
+    return suffix
 
 
 async def position_groups_at_end(bootstrap: str, groups: list[str]) -> None:
@@ -77,19 +83,8 @@ def postgres_server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def database(postgres_server_url: str) -> AsyncIterator[str]:
     """A fresh database for this test run on the real server, dropped afterwards."""
-    name = f"escalator_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    parts = urlsplit(postgres_server_url)
-    yield urlunsplit(parts._replace(path="/" + name))
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with infra.fresh_database(postgres_server_url, "escalator_test") as url:
+        yield url
 
 
 @pytest.fixture

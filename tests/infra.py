@@ -4,9 +4,13 @@ Docker engine answers, else the project's local stack scripts (deploy/local)."""
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / "deploy" / "local"
@@ -80,3 +84,37 @@ def database_url() -> Iterator[str]:
             yield container.get_connection_url()
     else:
         yield _local_script("postgres.sh", "DATABASE_URL")
+
+
+async def create_database(server_url: str, prefix: str) -> tuple[str, str]:
+    """A new, empty database on the server: its name and its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return name, urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+
+
+async def drop_database(server_url: str, name: str) -> bool:
+    """Drop the database (its connections ended); False when an autovacuum worker is in it,
+    which only a superuser may end: then it is left behind."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except asyncpg.InsufficientPrivilegeError:
+        return False
+    finally:
+        await admin.close()
+    return True
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """An empty database on the server for one run (its URL), dropped afterwards."""
+    name, url = await create_database(server_url, prefix)
+    try:
+        yield url
+    finally:
+        await drop_database(server_url, name)

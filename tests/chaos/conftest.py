@@ -2,18 +2,15 @@
 one database per run on it, and consumer groups of their own for every scenario."""
 
 import logging
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from escalator_runtime.kafka import ensure_topics
-from queue_api import conversations
 from tests.chaos import infra
 from tests.chaos.infra import Server
-from tests.conftest import SERVICES, position_groups_at_end
+from tests.conftest import groups_at_end
+from tests.infra import create_database, drop_database
 from tests.notifier.smtp import SmtpServer
 from tests.stack import eventually
 
@@ -51,38 +48,18 @@ def chaos_postgres_server(chaos_lock: None) -> Server:
 async def chaos_database(chaos_postgres_server: Server) -> AsyncIterator[str]:
     """A fresh database for this run on the chaos server, dropped afterwards."""
     server_url = chaos_postgres_server.address
-    name = f"escalator_chaos_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    name, url = await create_database(server_url, "escalator_chaos")
+    yield url
     if not chaos_postgres_server.external:
         chaos_postgres_server.start()  # a failed outage scenario may have left it stopped
-    await eventually(lambda: _dropped(server_url, name), within=60, interval=1)
-
-
-async def _dropped(server_url: str, name: str) -> bool:
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except asyncpg.InsufficientPrivilegeError:
-        return False  # an autovacuum worker is in it, which only a superuser may end
-    finally:
-        await admin.close()
-    return True
+    await eventually(lambda: drop_database(server_url, name), within=60, interval=1)
 
 
 @pytest.fixture
 async def groups(chaos_kafka: str) -> str:
     """A consumer-group suffix for one scenario, positioned at the end of every topic: the
     chaos broker keeps earlier runs' history, which no scenario may count."""
-    suffix = f"-chaos-{uuid.uuid4().hex[:8]}"
-    # queue-api's conversation store reads chat.messages in a group of its own, too.
-    groups = (*SERVICES, conversations.CONSUMER_GROUP)
-    await position_groups_at_end(chaos_kafka, [group + suffix for group in groups])
-    return suffix
+    return await groups_at_end(chaos_kafka, "chaos")
 
 
 @pytest.fixture
