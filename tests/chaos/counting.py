@@ -28,6 +28,19 @@ class Outcome:
     email_ids: dict[tuple[str, str], set[str]]  # (escalation id, recipient) → Message-IDs
     webhook_ids_of: dict[str, set[str]]  # escalation id → webhook-ids
 
+    def assert_each_exactly_once(
+        self, expected: set[UUID], conversations: Iterable[str], recipients: Iterable[str]
+    ) -> None:
+        """No loss, no duplicate: every expected escalation queued once (one per triggering
+        conversation), emailed once to each recipient, delivered once as a webhook, and no
+        webhook sent twice."""
+        assert self.queued == Counter(dict.fromkeys(expected, 1))
+        assert self.conversations == Counter(dict.fromkeys(conversations, 1))
+        emails = {(str(escalation), email) for escalation in expected for email in recipients}
+        assert self.emails == Counter(dict.fromkeys(emails, 1))
+        assert self.webhooks == Counter({str(escalation): 1 for escalation in expected})
+        assert all(count == 1 for count in self.webhook_ids.values())
+
 
 async def outcome(database: str, tenant: str, smtp: SmtpServer, receiver: Receiver) -> Outcome:
     connection = await asyncpg.connect(database)

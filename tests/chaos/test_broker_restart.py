@@ -5,7 +5,6 @@ every expected escalation arrives exactly once at each end."""
 import asyncio
 import sys
 import time
-from collections import Counter
 
 import pytest
 
@@ -84,11 +83,5 @@ async def test_broker_restart_mid_stream_loses_nothing(
         )
     assert progress.sent == len(plan.messages)
     assert sent_while_stopping < len(plan.messages)  # the broker really went away mid-stream
-    assert result.queued == Counter(dict.fromkeys(expected, 1))
-    assert result.conversations == Counter(dict.fromkeys(plan.triggers, 1))
     recipients = [supervisor.email for supervisor in supervisors(unique)]
-    assert result.emails == Counter(
-        {(str(escalation), email): 1 for escalation in expected for email in recipients}
-    )
-    assert result.webhooks == Counter({str(escalation): 1 for escalation in expected})
-    assert all(count == 1 for count in result.webhook_ids.values())
+    result.assert_each_exactly_once(expected, plan.triggers, recipients)

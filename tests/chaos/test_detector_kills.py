@@ -157,11 +157,5 @@ async def test_detector_killed_three_times_loses_and_doubles_nothing(
     assert all(published < len(plan.messages) for _done, published in killed_at)  # mid-stream
     # No loss: every expected escalation everywhere; no duplicate: each exactly once.
     assert set(detected_per_escalation) == expected
-    assert result.queued == Counter(dict.fromkeys(expected, 1))
-    assert result.conversations == Counter(dict.fromkeys(plan.triggers, 1))
     recipients = [supervisor.email for supervisor in supervisors(unique)]
-    assert result.emails == Counter(
-        {(str(escalation), email): 1 for escalation in expected for email in recipients}
-    )
-    assert result.webhooks == Counter({str(escalation): 1 for escalation in expected})
-    assert all(count == 1 for count in result.webhook_ids.values())
+    result.assert_each_exactly_once(expected, plan.triggers, recipients)
