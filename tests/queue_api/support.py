@@ -1,11 +1,12 @@
-"""Helpers for queue-api tests: escalations as the router publishes them, and a WebSocket
-reader with deadlines."""
+"""Helpers for queue-api tests: escalations as the router publishes them, a WebSocket reader
+with deadlines, and queue-api wired to a real detector (backtests, frustration scoring)."""
 
 import asyncio
 import json
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 
+from detector.main import create_app as create_detector
+from detector.settings import DetectorSettings
 from escalator_runtime.db import Pool
 from escalator_schemas.chat import CustomerProfile, Environment, Role
 from escalator_schemas.classification import Area, Severity, Topic, TriggerKind, Urgency
@@ -24,9 +27,39 @@ from escalator_schemas.events import (
 )
 from escalator_schemas.ids import escalation_id_for
 from queue_api import handlers
+from queue_api.main import create_app as create_queue_api
+from queue_api.settings import QueueApiSettings
 from tests.stack import (
     now,  # re-exported: queue tests import it from here
+    running,
+    serve,
 )
+
+
+@asynccontextmanager
+async def with_detector(
+    kafka: str, database: str, token: str
+) -> AsyncIterator[tuple[FastAPI, QueueApiSettings]]:
+    """queue-api running in-process and calling a real detector (cues only) on its internal
+    backtest endpoint, behind ``token``: the app and its settings."""
+    detector = create_detector(
+        DetectorSettings(
+            kafka_bootstrap_servers=kafka,
+            database_url=database,
+            judge_use_model=False,
+            backtest_token=token,
+        )
+    )
+    async with serve(detector) as address:
+        settings = QueueApiSettings(
+            kafka_bootstrap_servers=kafka,
+            database_url=database,
+            detector_url=f"http://{address}",
+            detector_token=token,
+        )
+        app = create_queue_api(settings)
+        async with running(app):
+            yield app, settings
 
 
 def routed(

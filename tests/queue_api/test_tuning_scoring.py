@@ -8,14 +8,10 @@ from typing import Any
 
 import pytest
 
-from detector.main import create_app as create_detector
-from detector.settings import DetectorSettings
 from queue_api.auth import Role
-from queue_api.main import create_app as create_queue_api
-from queue_api.settings import QueueApiSettings
-from tests.queue_api.support import pool_of
+from tests.queue_api.support import pool_of, with_detector
 from tests.queue_api.tuning_support import END, START, Conversation, at, record
-from tests.stack import api_client, demo_config, publish_config, running, serve, token
+from tests.stack import api_client, demo_config, publish_config, token
 
 pytestmark = [pytest.mark.integration]
 
@@ -29,59 +25,43 @@ async def test_the_detector_scores_what_was_not_scored(
 ) -> None:
     tenant, agent = f"t-{unique}", f"agent-{unique}"
     await publish_config(database, tenant, agent, demo_config())
-    detector = create_detector(
-        DetectorSettings(
-            kafka_bootstrap_servers=kafka,
-            database_url=database,
-            judge_use_model=False,
-            backtest_token=TOKEN,
+    async with (
+        with_detector(kafka, database, TOKEN) as (app, settings),
+        api_client(app, token(settings, "root", tenant, Role.ADMIN)) as admin,
+    ):
+        await record(
+            app,
+            tenant,
+            agent,
+            [
+                Conversation("angry", at(0, 9), at(0, 10), None, ANGRY),
+                Conversation("calm", at(1, 9), at(1, 10), None, CALM),
+                # Scored before, up to its last message: left as it is.
+                Conversation("known", at(1, 11), at(1, 12), 0.05, ANGRY),
+            ],
         )
-    )
-    async with serve(detector) as address:
-        settings = QueueApiSettings(
-            kafka_bootstrap_servers=kafka,
-            database_url=database,
-            detector_url=f"http://{address}",
-            detector_token=TOKEN,
-        )
-        app = create_queue_api(settings)
-        async with (
-            running(app),
-            api_client(app, token(settings, "root", tenant, Role.ADMIN)) as admin,
-        ):
-            await record(
-                app,
-                tenant,
-                agent,
-                [
-                    Conversation("angry", at(0, 9), at(0, 10), None, ANGRY),
-                    Conversation("calm", at(1, 9), at(1, 10), None, CALM),
-                    # Scored before, up to its last message: left as it is.
-                    Conversation("known", at(1, 11), at(1, 12), 0.05, ANGRY),
-                ],
-            )
-            period = {"from": START.isoformat(), "to": END.isoformat()}
-            path = f"/api/v1/agents/{agent}/tuning-report"
-            first: dict[str, Any] = (await admin.get(path, params=period)).json()
-            stored = await _scores(app, tenant, agent)
+        period = {"from": START.isoformat(), "to": END.isoformat()}
+        path = f"/api/v1/agents/{agent}/tuning-report"
+        first: dict[str, Any] = (await admin.get(path, params=period)).json()
+        stored = await _scores(app, tenant, agent)
 
-            # The calm conversation goes on with an angry message: it is scored again.
-            async with pool_of(app).acquire() as connection:
-                await connection.execute(
-                    "UPDATE conversation_messages SET message = jsonb_set(message, '{text}',"
-                    " to_jsonb($3::text)) WHERE tenant_id = $1 AND conversation_id = $2"
-                    " AND message_id = 'calm-1'",
-                    tenant,
-                    "calm",
-                    ANGRY,
-                )
-                await connection.execute(
-                    "UPDATE conversations SET last_message_at = last_message_at"
-                    " + interval '1 minute' WHERE tenant_id = $1 AND conversation_id = 'calm'",
-                    tenant,
-                )
-            second: dict[str, Any] = (await admin.get(path, params=period)).json()
-            rescored = await _scores(app, tenant, agent)
+        # The calm conversation goes on with an angry message: it is scored again.
+        async with pool_of(app).acquire() as connection:
+            await connection.execute(
+                "UPDATE conversation_messages SET message = jsonb_set(message, '{text}',"
+                " to_jsonb($3::text)) WHERE tenant_id = $1 AND conversation_id = $2"
+                " AND message_id = 'calm-1'",
+                tenant,
+                "calm",
+                ANGRY,
+            )
+            await connection.execute(
+                "UPDATE conversations SET last_message_at = last_message_at"
+                " + interval '1 minute' WHERE tenant_id = $1 AND conversation_id = 'calm'",
+                tenant,
+            )
+        second: dict[str, Any] = (await admin.get(path, params=period)).json()
+        rescored = await _scores(app, tenant, agent)
 
     watch = first["missed_escalations"]["watch_level"]
     assert stored["angry"][0] >= watch

@@ -16,6 +16,7 @@ from escalator_schemas.config import EscalationConfig
 from queue_api import conversation_repository
 from queue_api.main import create_app as create_queue_api
 from queue_api.settings import QueueApiSettings
+from tests import backtest_samples as samples
 from tests.stack import now, serve
 from tests.ui.browser import (
     WIDE,
@@ -31,18 +32,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 expect.set_options(timeout=30_000)
 
-CONVERSATIONS: dict[str, list[tuple[str, float | None]]] = {
-    "keyword": [("Order 12 is late.", None), ("I want a refund", None)],
-    "unsure": [("Does the lamp fit an E14 socket?", None), ("I think so.", 0.55)],
-    "long": [
-        ("Hi", None),
-        ("Hello!", 0.9),
-        ("Colours?", None),
-        ("Red.", 0.9),
-        ("Sizes?", None),
-        ("S to XL.", 0.9),
-    ],
-    "calm": [("Thanks, all good", None), ("Glad to help!", 0.95)],
+CONVERSATIONS: dict[str, samples.Turns] = {
+    "keyword": samples.KEYWORD,
+    "unsure": samples.UNSURE,
+    "long": samples.LONG,
+    "calm": samples.CALM,
 }
 
 

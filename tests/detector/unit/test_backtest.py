@@ -15,6 +15,7 @@ from detector.language.model import EMBEDDING_DIM, Embedder
 from escalator_schemas.backtest import BacktestConversation, BacktestRequest
 from escalator_schemas.chat import ChatMessage
 from escalator_schemas.config import EscalationConfig
+from tests import backtest_samples as samples
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -63,26 +64,11 @@ def policy(**changes: object) -> EscalationConfig:
     return EscalationConfig.model_validate(values | changes)
 
 
-KEYWORD = conversation("keyword", [("Order 12 is late.", None), ("I want a refund", None)])
-UNSURE = conversation(
-    "unsure",
-    [("Does the lamp fit an E14 socket?", None), ("I think so.", 0.55)],
-    flag="false_escalation",
-)
-LONG = conversation(
-    "long",
-    [
-        ("Hi", None),
-        ("Hello!", 0.9),
-        ("Colours?", None),
-        ("Red.", 0.9),
-        ("Sizes?", None),
-        ("S to XL.", 0.9),
-    ],
-    flag="missed",
-)
+KEYWORD = conversation("keyword", samples.KEYWORD)
+UNSURE = conversation("unsure", samples.UNSURE, flag="false_escalation")
+LONG = conversation("long", samples.LONG, flag="missed")
 ANGRY = conversation("angry", [("This is useless [angry]", None), ("Sorry!", 0.9)])
-CALM = conversation("calm", [("Thanks, all good", None), ("Glad to help!", 0.95)], "missed")
+CALM = conversation("calm", samples.CALM, "missed")
 ALL = [KEYWORD, UNSURE, LONG, ANGRY, CALM]
 
 

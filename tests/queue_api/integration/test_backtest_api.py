@@ -13,17 +13,15 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from detector.main import create_app as create_detector
-from detector.settings import DetectorSettings
 from escalator_runtime import config_store
 from escalator_schemas import topics
 from escalator_schemas.config import EscalationConfig
 from queue_api.auth import Role
-from queue_api.main import create_app as create_queue_api
 from queue_api.settings import QueueApiSettings
+from tests import backtest_samples as samples
 from tests.fuzz import schemathesis
-from tests.queue_api.support import pool_of, routed, store
-from tests.stack import api_client, eventually, free_port, now, producer, running, serve, token
+from tests.queue_api.support import pool_of, routed, store, with_detector
+from tests.stack import api_client, eventually, free_port, now, producer, serve, token
 
 pytestmark = pytest.mark.integration
 
@@ -38,24 +36,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 async def stack(kafka: str, database: str) -> AsyncIterator[Stack]:
-    detector = create_detector(
-        DetectorSettings(
-            kafka_bootstrap_servers=kafka,
-            database_url=database,
-            judge_use_model=False,
-            backtest_token=TOKEN,
-        )
-    )
-    async with serve(detector) as address:
-        settings = QueueApiSettings(
-            kafka_bootstrap_servers=kafka,
-            database_url=database,
-            detector_url=f"http://{address}",
-            detector_token=TOKEN,
-        )
-        app = create_queue_api(settings)
-        async with running(app):
-            yield Stack(app, settings)
+    async with with_detector(kafka, database, TOKEN) as (app, settings):
+        yield Stack(app, settings)
 
 
 def turns(
@@ -83,17 +65,7 @@ def turns(
     ]
 
 
-KEYWORD = [("Order 12 is late.", None), ("I want a refund", None)]
-UNSURE = [("Does the lamp fit an E14 socket?", None), ("I think so.", 0.55)]
-LONG = [
-    ("Hi", None),
-    ("Hello!", 0.9),
-    ("Colours?", None),
-    ("Red.", 0.9),
-    ("Sizes?", None),
-    ("S to XL.", 0.9),
-]
-CALM = [("Thanks, all good", None), ("Glad to help!", 0.95)]
+KEYWORD, UNSURE, LONG, CALM = samples.KEYWORD, samples.UNSURE, samples.LONG, samples.CALM
 
 
 async def known_agent(stack: Stack, unique: str) -> tuple[str, str]:
