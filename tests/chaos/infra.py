@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from tests import infra
 
 STATE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "escalator-chaos"
@@ -38,6 +40,14 @@ class Server:
         if address := os.environ.get(variable):
             return cls(script, variable, address=address, external=f"{variable} is set")
         return cls(script, variable, env)
+
+    def skip_unless_owned(self, what: str) -> None:
+        """Skip the calling scenario when it would stop a server the suite was pointed at."""
+        if self.external:
+            pytest.skip(
+                f"{self.external}: the suite stops only {what} of its own"
+                " (tests/chaos/infra.py), never one it was pointed at"
+            )
 
     def start(self) -> str:
         if not self.external:

@@ -30,11 +30,7 @@ async def test_broker_restart_mid_stream_loses_nothing(
     unique: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    if chaos_kafka_server.external:
-        pytest.skip(
-            f"{chaos_kafka_server.external}: the suite stops and starts only a broker of its"
-            " own (tests/chaos/infra.py), never one it was pointed at"
-        )
+    chaos_kafka_server.skip_unless_owned("a broker")
     tenant, agent = f"t-{unique}", f"a-{unique}"
     plan = traffic(tenant, agent, conversations=60, per_conversation=20, escalate_every=4)
     progress = Publishing()
