@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter, Histogram
 
 from detector import repository
@@ -21,7 +20,7 @@ from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
-    batch_records,
+    Records,
     batch_subscription,
     dead_letter,
     decode_records,
@@ -92,9 +91,8 @@ def register(
     configs: ConfigView,
     judge: LanguageJudge,
 ) -> None:
-    async def on_chat_messages(message: KafkaMessage) -> None:
+    async def on_chat_messages(records: Records) -> None:
         started = time.time_ns()
-        records = batch_records(message)
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
         if rejected:
@@ -117,8 +115,7 @@ def register(
         JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
         JUDGED.labels("yes").inc(outcome.judged_with_model)
 
-    async def on_handoffs(message: KafkaMessage) -> None:
-        records = batch_records(message)
+    async def on_handoffs(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_HANDOFFS).inc(len(records))
         accepted, rejected = decode_records(records, HandoffCommand)
         if rejected:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import structlog
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pydantic import ValidationError
 
@@ -20,8 +19,8 @@ from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
+    Records,
     Rejected,
-    batch_records,
     batch_subscription,
     dead_letter,
     decode_records,
@@ -219,8 +218,7 @@ def register(
     configs: ConfigView,
     sender: EmailSender,
 ) -> None:
-    async def on_routed(message: KafkaMessage) -> None:
-        records = batch_records(message)
+    async def on_routed(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_ROUTED).inc(len(records))
         accepted, rejected = decode_records(records, EscalationRouted)
         if rejected:
@@ -231,8 +229,7 @@ def register(
             ):
                 sender.wake()
 
-    async def on_lifecycle(message: KafkaMessage) -> None:
-        records = batch_records(message)
+    async def on_lifecycle(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_LIFECYCLE).inc(len(records))
         breaches, rejected = decode_breaches(records)
         if rejected:

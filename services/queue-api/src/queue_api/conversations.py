@@ -8,20 +8,18 @@ the database refuses is dead-lettered on its own instead of blocking its partiti
 deletes conversations whose last message is older than ``QUEUE_API_CONVERSATION_RETENTION_DAYS``.
 """
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 
 from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
+    Records,
     Rejected,
-    batch_records,
     batch_subscription,
     dead_letter,
     decode_records,
@@ -92,8 +90,7 @@ async def register(context: ServiceContext, retention_days: float) -> Conversati
     (call from the service's set-up; the sweeper stops with the service)."""
     pool, broker = context.pool, context.broker
 
-    async def on_chat_messages(message: KafkaMessage) -> None:
-        records: Sequence[ConsumerRecord[bytes, bytes]] = batch_records(message)
+    async def on_chat_messages(records: Records) -> None:
         MESSAGES_CONSUMED.labels(CONSUMER_GROUP, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
         INVALID_SKIPPED.inc(len(rejected))

@@ -4,14 +4,13 @@ import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from escalator_runtime import tracing
 from escalator_runtime.db import Connection, Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
+    Records,
     Rejected,
-    batch_records,
     batch_subscription,
     dead_letter,
     decode_records,
@@ -57,8 +56,7 @@ async def _store_one_by_one(
 
 
 def register(broker: KafkaBroker, context: ServiceContext, sla_override: int | None) -> None:
-    async def on_routed(message: KafkaMessage) -> None:
-        records = batch_records(message)
+    async def on_routed(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_ROUTED).inc(len(records))
         accepted, rejected = decode_records(records, EscalationRouted)
         with tracing.consumed(SERVICE, ((r, event.escalation_id) for r, event in accepted)):

@@ -21,7 +21,6 @@ import structlog
 from aiokafka import ConsumerRecord
 from fastapi import APIRouter, Depends, Path, Query, Request
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from escalator_runtime import config_store
@@ -29,7 +28,7 @@ from escalator_runtime.db import Connection, Pool
 from escalator_runtime.kafka import (
     JSON_HEADERS,
     MESSAGES_CONSUMED,
-    batch_records,
+    Records,
     batch_subscription,
     decode_records,
     trace_headers,
@@ -201,9 +200,8 @@ def register(context: ServiceContext, retention_days: float) -> None:
     retention = timedelta(days=retention_days)
     pruned_at = datetime.min.replace(tzinfo=UTC)
 
-    async def on_handoffs(message: KafkaMessage) -> None:
+    async def on_handoffs(records: Records) -> None:
         nonlocal pruned_at
-        records = batch_records(message)
         MESSAGES_CONSUMED.labels(CONSUMER_GROUP, topics.CHAT_HANDOFFS).inc(len(records))
         rows = _preview_rows(records)
         if rows:

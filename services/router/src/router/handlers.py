@@ -8,7 +8,6 @@ from uuid import UUID
 import structlog
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pydantic import ValidationError
 
@@ -17,8 +16,8 @@ from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Connection, Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
+    Records,
     Rejected,
-    batch_records,
     batch_subscription,
     dead_letter,
     decode_records,
@@ -140,8 +139,7 @@ def decode_lifecycle(
 def register(
     broker: KafkaBroker, settings: ServiceSettings, pool: Pool, configs: ConfigView
 ) -> None:
-    async def on_detected(message: KafkaMessage) -> None:
-        records = batch_records(message)
+    async def on_detected(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_DETECTED).inc(len(records))
         accepted, rejected = decode_records(records, EscalationDetected)
         if rejected:
@@ -154,8 +152,7 @@ def register(
             routed = await route_batch(pool, configs, [detected for _r, detected in accepted])
             await publish_events(broker, topics.ESCALATIONS_ROUTED, routed)
 
-    async def on_lifecycle(message: KafkaMessage) -> None:
-        records = batch_records(message)
+    async def on_lifecycle(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_LIFECYCLE).inc(len(records))
         accepted, rejected = decode_lifecycle(records)
         if rejected:

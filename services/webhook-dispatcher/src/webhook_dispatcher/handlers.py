@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import structlog
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pydantic import ValidationError
 
@@ -16,8 +15,8 @@ from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
+    Records,
     Rejected,
-    batch_records,
     batch_subscription,
     dead_letter,
 )
@@ -96,8 +95,7 @@ async def plan_deliveries(configs: ConfigView, events: Sequence[Decoded]) -> lis
 def register(
     broker: KafkaBroker, settings: ServiceSettings, pool: Pool, configs: ConfigView
 ) -> None:
-    async def on_escalation_events(message: KafkaMessage) -> None:
-        records = batch_records(message)
+    async def on_escalation_events(records: Records) -> None:
         for record in records:
             MESSAGES_CONSUMED.labels(SERVICE, record.topic).inc()
         accepted, rejected = decode_events(records)
