@@ -35,22 +35,15 @@ _INCOMING = """
 
 
 async def store_messages(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Store chat messages not stored yet and count them on their conversations (in the
-    caller's transaction). A redelivered message changes nothing. Returns how many were new."""
+    """Store chat messages not stored yet and count them on their conversations, in one
+    statement (one round trip, atomic on its own; the counting part runs although nothing
+    reads it). A redelivered message changes nothing.
+    Returns how many were new.
+
+    The messages' foreign key to a conversation created by the same statement holds: the
+    check runs when the statement ends."""
     if not rows:
         return 0
-    await connection.execute(
-        f"""
-        INSERT INTO conversations (
-            tenant_id, agent_id, environment, conversation_id, first_message_at,
-            last_message_at, message_count)
-        SELECT tenant_id, agent_id, environment, conversation_id, min(sent_at), max(sent_at), 0
-        FROM {_INCOMING}
-        GROUP BY tenant_id, agent_id, environment, conversation_id
-        ON CONFLICT DO NOTHING
-        """,  # noqa: S608 - our own fragment
-        list(rows),
-    )
     new: int = await connection.fetchval(
         f"""
         WITH stored AS (
@@ -60,20 +53,18 @@ async def store_messages(connection: Connection, rows: Sequence[dict[str, Any]])
             ON CONFLICT DO NOTHING
             RETURNING tenant_id, agent_id, environment, conversation_id, sent_at
         ), counted AS (
-            SELECT tenant_id, agent_id, environment, conversation_id, count(*) AS added,
-                   min(sent_at) AS first_at, max(sent_at) AS last_at
+            INSERT INTO conversations AS c (
+                tenant_id, agent_id, environment, conversation_id, first_message_at,
+                last_message_at, message_count)
+            SELECT tenant_id, agent_id, environment, conversation_id, min(sent_at),
+                   max(sent_at), count(*)
             FROM stored GROUP BY tenant_id, agent_id, environment, conversation_id
-        ), updated AS (
-            UPDATE conversations c
-            SET message_count = c.message_count + n.added,
-                first_message_at = least(c.first_message_at, n.first_at),
-                last_message_at = greatest(c.last_message_at, n.last_at)
-            FROM counted n
-            WHERE c.tenant_id = n.tenant_id AND c.agent_id = n.agent_id
-              AND c.environment = n.environment AND c.conversation_id = n.conversation_id
-            RETURNING n.added
+            ON CONFLICT (tenant_id, agent_id, environment, conversation_id) DO UPDATE
+            SET message_count = c.message_count + EXCLUDED.message_count,
+                first_message_at = least(c.first_message_at, EXCLUDED.first_message_at),
+                last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at)
         )
-        SELECT coalesce(sum(added), 0)::int FROM updated
+        SELECT count(*)::int FROM stored
         """,  # noqa: S608 - our own fragment
         list(rows),
     )

@@ -48,7 +48,7 @@ async def _store_one_by_one(pool: Pool, accepted: Accepted) -> tuple[int, list[R
     stored, refused = 0, []
     for record, message in accepted:
         try:
-            async with pool.acquire() as connection, connection.transaction():
+            async with pool.acquire() as connection:
                 stored += await sql.store_messages(connection, [sql.message_row(message)])
         except asyncpg.DataError as error:
             refused.append(Rejected(record, f"database refused it: {error}", "database_error"))
@@ -61,7 +61,7 @@ async def store(pool: Pool, accepted: Accepted) -> tuple[int, list[Rejected]]:
         return 0, []
     rows = [sql.message_row(message) for _record, message in accepted]
     try:
-        async with pool.acquire() as connection, connection.transaction():
+        async with pool.acquire() as connection:
             return await sql.store_messages(connection, rows), []
     except asyncpg.DataError:
         log.warning("the database refused a batch of chat messages; storing one by one")
