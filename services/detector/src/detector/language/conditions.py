@@ -31,6 +31,9 @@ class Concept:
     cues: tuple[str, ...]
 
 
+_NOT_CONCEPTS = frozenset(("neutral", "bystanders"))
+
+
 @cache
 def concepts() -> dict[str, Concept]:
     """The concepts of ``data/concepts.toml``, in file order."""
@@ -38,7 +41,7 @@ def concepts() -> dict[str, Concept]:
     table: Mapping[str, Mapping[str, object]] = tomllib.loads(text)
     found = {}
     for name, entry in table.items():
-        if name == "neutral":
+        if name in _NOT_CONCEPTS:
             continue
         cues = entry.get("clause_cues", [])
         assert isinstance(cues, list)  # noqa: S101
@@ -49,6 +52,14 @@ def concepts() -> dict[str, Concept]:
             cues=tuple(fold(str(cue)) for cue in cues),
         )
     return found
+
+
+@cache
+def _bystander_cues() -> tuple[str, ...]:
+    """Phrases about people other than the customer and the shop ("someone else"): a concept
+    cue inside one does not count (``[bystanders]`` in ``data/concepts.toml``)."""
+    text = resources.files("detector.language").joinpath("data", "concepts.toml").read_text()
+    return tuple(fold(str(cue)) for cue in tomllib.loads(text)["bystanders"]["phrases"])
 
 
 @cache
@@ -130,15 +141,57 @@ _CLAUSE_STOP = frozenset(
 )  # fmt: skip
 
 
+# A comma before one of these opens a phrase that qualifies the clause before it ("asks, in
+# any wording, for a person"), not a clause of its own.
+_PREPOSITIONS = frozenset(
+    (
+        "in", "for", "with", "without", "by", "at", "on", "from", "after", "before", "during",
+        "within", "via", "through", "about", "regarding", "to", "of",
+    )
+)  # fmt: skip
+
+
+def _words(text: str) -> list[str]:
+    return text.casefold().split()
+
+
+def _attached(fragments: list[str]) -> list[str]:
+    """Comma fragments joined back where the comma set off a parenthetical, not a clause: a
+    bare verb ("asks,") belongs with what follows, a prepositional phrase ("in any wording")
+    with what precedes."""
+    joined: list[str] = []
+    carry = ""
+    for fragment in fragments:
+        text = f"{carry} {fragment}".strip() if carry else fragment
+        carry = ""
+        words = _words(text)
+        if words and all(word in _VERBISH for word in words):
+            carry = text  # "asks" alone asks nothing yet
+            continue
+        if joined and words and words[0] in _PREPOSITIONS:
+            joined[-1] = f"{joined[-1]} {text}"
+            continue
+        joined.append(text)
+    if carry:
+        joined.append(carry)
+    return joined
+
+
 def _clauses(description: str) -> list[str]:
     """Split a condition into clauses, keeping "an order or cart worth..." together."""
     parts: list[str] = []
-    for raw in _SPLIT.split(description.strip().rstrip(".")):
-        pieces = _OR.split(_LEAD.sub("", raw, count=1))
+    fragments = [
+        _LEAD.sub("", raw, count=1) for raw in _SPLIT.split(description.strip().rstrip("."))
+    ]
+    for raw in _attached(fragments):
+        pieces = _OR.split(raw)
         current = pieces[0]
         for nxt in pieces[1:]:
             first = nxt.split(" ", 1)[0].casefold()
-            if first in _VERBISH or first.endswith("ing"):
+            before = _words(current)[-1:]
+            # "after using or eating": two gerunds joined inside one phrase, not two clauses.
+            gerunds = first.endswith("ing") and bool(before) and before[0].endswith("ing")
+            if (first in _VERBISH or first.endswith("ing")) and not gerunds:
                 parts.append(current)
                 current = nxt
             else:
@@ -149,8 +202,10 @@ def _clauses(description: str) -> list[str]:
 
 def _cue_concepts(folded: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
     """Concepts whose cues occur in the clause, and where; a cue inside a longer cue's match
-    does not count ("person" inside "personal data")."""
-    spans: list[tuple[int, int, str]] = []
+    does not count ("person" inside "personal data", "someone" inside "someone else"), nor one
+    that matched only through an inflection where another concept's cue matched the very same
+    words as written ("reviewer" is a press cue, not the review cue plus "-er")."""
+    spans: list[tuple[int, int, str, bool]] = []
     for concept in concepts().values():
         for cue in concept.cues:
             if cue.endswith("*"):
@@ -158,12 +213,20 @@ def _cue_concepts(folded: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
             else:
                 pattern = rf"(?<!\w){re.escape(cue)}{_SUFFIXES}(?!\w)"
             spans.extend(
-                (match.start(), match.end(), concept.name) for match in re.finditer(pattern, folded)
+                (match.start(), match.end(), concept.name, match.group(0) == cue.rstrip("*"))
+                for match in re.finditer(pattern, folded)
             )
+    for phrase in _bystander_cues():
+        spans.extend(
+            (match.start(), match.end(), "", True)
+            for match in re.finditer(rf"(?<!\w){re.escape(phrase)}(?!\w)", folded)
+        )
     kept = [
         (start, end, name)
-        for start, end, name in spans
-        if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
+        for start, end, name, exact in spans
+        if name
+        and not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _, _ in spans)
+        and (exact or not any(s == start and e == end and x for s, e, _, x in spans))
     ]
     names = {name for _, _, name in kept}
     return tuple(n for n in concepts() if n in names), [(s, e) for s, e, _ in kept]

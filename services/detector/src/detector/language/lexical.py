@@ -200,11 +200,23 @@ def _elapsed(folded: str) -> float:
     return longest
 
 
+# Signs of a problem: "genius" or "as usual" is sarcasm about one of them, sincere without.
+_PROBLEM_SIGNS = frozenset(
+    (
+        "anger", "insult", "sarcasm", "angry_emoji", "issue", "repeat", "repeat_strong",
+        "damaged", "delivery_problem", "threat_leave",
+    )
+)  # fmt: skip
+
+
 @lru_cache(maxsize=8192)
 def read(text: str) -> Reading:
     """The lexical reading of ``text`` (cached: earlier messages are read again and again)."""
     folded = fold(text)
     hits = cue_lexicon().scan(folded)
+    praise = hits.pop("sarcasm_weak", None)
+    if praise is not None and not _PROBLEM_SIGNS.isdisjoint(hits):
+        hits.setdefault("sarcasm", []).extend(praise)
     shout, caps_words = _shouting(text)
     # The lexicon scan says which of the costlier patterns can match at all.
     time_unit = "time_unit" in hits

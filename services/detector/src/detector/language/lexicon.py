@@ -132,8 +132,10 @@ def _load(name: str) -> dict[str, list[str]]:
 @cache
 def cue_lexicon() -> Lexicon:
     """The sentiment, urgency, legal and concept cues of ``data/cues.toml``."""
-    # Helper groups only gate the number and deadline patterns: "in 2 hours" must keep its unit.
-    return Lexicon(_load("cues.toml"), nested=frozenset({"time_unit", "weekday", "currency"}))
+    # Helper groups only gate patterns (numbers, deadlines, price matches, charges): "in 2
+    # hours" must keep its unit, "a lower price" its price.
+    helpers = frozenset({"time_unit", "weekday", "currency", "price", "charged"})
+    return Lexicon(_load("cues.toml"), nested=helpers)
 
 
 @cache

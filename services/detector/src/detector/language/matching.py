@@ -64,6 +64,93 @@ def _repeated(ctx: Context) -> float:
     return UNSURE
 
 
+def _health(ctx: Context) -> float:
+    """A reaction reported, or an allergy or condition mentioned outside a question (a customer
+    naming their allergy to ask about ingredients reports nothing)."""
+    reading = ctx.reading
+    reported = _reported(reading, "health")
+    if reported or not reading.has("health_trait"):
+        return reported
+    return ASKED if "?" in reading.folded else STRONG
+
+
+def _fraud(ctx: Context) -> float:
+    """Fraud words, or a charge for a purchase the customer says they never made ("two charges
+    on my statement, but I haven't ordered anything in a year"): a denial inside a question
+    ("I haven't ordered yet, will I be charged?") is not one."""
+    reading = ctx.reading
+    if reading.has("fraud"):
+        return STRONG
+    if not (reading.has("purchase_denied") and reading.has("charged")):
+        return 0.0
+    for sentence in _SENTENCE.findall(reading.folded):
+        if any(p in sentence for p in reading.hits["purchase_denied"]) and "?" not in sentence:
+            return STRONG
+    return UNSURE
+
+
+# "match their price", "igualar el precio", "den Preis unterbieten": a verb of matching a
+# few words before a price word, within one sentence.
+_PRICE_MATCH = re.compile(
+    r"\b(match|beat|price[- ]?match|igualar?|igualan|igualais|cubrir|cobrir|cobrem|aligner|"
+    r"alignez|aligne[rz]?-vous)\b[^\w.!?]+(?:\w+[^\w.!?]+){0,3}?(price|prices|offer|deal|quote|"
+    r"precio|oferta|prix|offre|tarif|preco)\b"
+    r"|\b(preis|angebot)\w*[^\w.!?]+(?:\w+[^\w.!?]+){0,3}?(mitgehen|anpassen|angleichen|"
+    r"unterbieten|matchen)"
+)
+
+
+def _competitor(ctx: Context) -> float:
+    """A competitor named by the cues, or a request to match or beat a price ("will you match
+    their price?"): the competitor may be any shop's name."""
+    reading = ctx.reading
+    if reading.has("competitor"):
+        return 0.8
+    if reading.has("price") and _PRICE_MATCH.search(reading.folded):
+        return 0.8
+    return 0.0
+
+
+# Who says they are a journalist or influencer: "I'm a", "as a", "je suis" right before the role.
+_SELF_ROLE = re.compile(
+    r"\b(i'm|im|i am|i work as|as|we're|we are|je suis|soy|somos|trabajo como|ich bin|wir sind|"
+    r"als|sou|somos|trabalho como)\W+((a|an|un|una|une|um|uma|ein|eine|der|die)\W+)?"
+    r"(\w+\W+){0,2}$"
+)
+# Whose outlet it is: "my blog", "our readers", "I write for a magazine".
+_OWN_OUTLET = re.compile(
+    r"\b(my|our|mon|ma|mes|notre|nos|mi|mis|nuestro|nuestra|nuestros|mein|meine|meinen|meiner|"
+    r"unser|unsere|unseren|meu|minha|meus|minhas|nosso|nossa)\W+(\w+\W+){0,2}$"
+    r"|\b(i write|i work|i run|i host|i edit|i'm writing|i am writing|i have|i've got|we run|"
+    r"we have|j'ecris|je travaille|j'ai|escribo|trabajo|tengo|ich schreibe|ich arbeite|ich habe|"
+    r"escrevo|trabalho|tenho)\b[^.!?]*$"
+)
+# Someone else's: "your collaboration with", "an influencer's video".
+_OTHERS = re.compile(r"\b(your|their|his|her|votre|vos|su|sus|ihre|ihr|sua|seu)\W+(\w+\W+){0,1}$")
+
+
+def _press(ctx: Context) -> float:
+    """The customer says, in their own voice, that they are press or a creator, or proposes a
+    collaboration; a creator merely mentioned ("I saw it on an influencer's post") is neither."""
+    reading = ctx.reading
+    folded = reading.folded
+    for group, frame in (
+        ("press_offer", None),
+        ("press_person", _SELF_ROLE),
+        ("press_outlet", _OWN_OUTLET),
+    ):
+        for phrase in reading.hits.get(group, ()):
+            for match in re.finditer(rf"(?<!\w){re.escape(phrase)}(?!\w)", folded):
+                before = folded[max(0, match.start() - 60) : match.start()]
+                if folded.startswith("'s", match.end()):
+                    continue
+                if frame is None and not _OTHERS.search(before):
+                    return 0.8
+                if frame is not None and frame.search(before):
+                    return STRONG
+    return 0.0
+
+
 def _cue(group: str, score: float = STRONG) -> Callable[[Context], float]:
     return lambda ctx: score if ctx.reading.has(group) else 0.0
 
@@ -75,8 +162,8 @@ _DETECTORS: dict[str, Callable[[Context], float]] = {
     "repeated": _repeated,
     "human": _cue("human_request"),
     "safety": lambda ctx: _reported(ctx.reading, "safety"),
-    "health": lambda ctx: _reported(ctx.reading, "health"),
-    "fraud": _cue("fraud"),
+    "health": _health,
+    "fraud": _fraud,
     "privacy": _cue("privacy"),
     "bulk": _cue("bulk", 0.8),
     "high_value": lambda _ctx: 0.0,
@@ -85,7 +172,8 @@ _DETECTORS: dict[str, Callable[[Context], float]] = {
     "damage": _cue("damaged", 0.8),
     "delivery": _cue("delivery_problem", 0.8),
     "review": _cue("threat_leave"),
-    "competitor": _cue("competitor", 0.8),
+    "competitor": _competitor,
+    "press": _press,
 }
 # The cue groups each detector reads: a message with none of them scores 0 on it. Detectors
 # missing here read the judge's own estimates (anger, urgency, legal) and always run.
@@ -93,8 +181,8 @@ _READS: dict[str, tuple[str, ...]] = {
     "repeated": ("repeat", "repeat_strong"),
     "human": ("human_request",),
     "safety": ("safety",),
-    "health": ("health",),
-    "fraud": ("fraud",),
+    "health": ("health", "health_trait"),
+    "fraud": ("fraud", "purchase_denied"),
     "privacy": ("privacy",),
     "bulk": ("bulk",),
     "high_value": (),
@@ -103,7 +191,8 @@ _READS: dict[str, tuple[str, ...]] = {
     "damage": ("damaged",),
     "delivery": ("delivery_problem",),
     "review": ("threat_leave",),
-    "competitor": ("competitor",),
+    "competitor": ("competitor", "price"),
+    "press": ("press_offer", "press_person", "press_outlet"),
 }
 # Concepts that qualify another ("frustrated about a late delivery"): both must hold.
 _QUALIFIERS = frozenset({"anger", "urgent"})
@@ -199,9 +288,11 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
     else:
         score = max(scores.values())
     # Similarity may settle an unsure detector, or a clause its cue words cover only in part
-    # ("a gift card or voucher that was lost or stolen" is about more than fraud). It never
-    # overrules a detector that covers its clause and found nothing: it is too loose for that.
-    uncertain = (0.2 <= score < 0.7 or (score < 0.2 and clause.uncovered >= 3)) and not (
+    # ("a gift card or voucher that was lost or stolen" is about more than fraud) when the
+    # detector found nothing at all. It never overrules a detector that covers its clause and
+    # found nothing, nor one that read its cue and ruled it out ("does it contain nuts? my son
+    # has an allergy" asks, it reports no reaction): it is too loose for that.
+    uncertain = (0.2 <= score < 0.7 or (score == 0.0 and clause.uncovered >= 3)) and not (
         _OWN_CLASSIFIER & set(clause.concepts)
     )
     names = "/".join(clause.concepts)

@@ -1,0 +1,161 @@
+"""Concept detectors behind merchant conditions, on messages written for these tests (not
+taken from any evaluation set): press and creators, price matching, denied purchases,
+overheating, skin reactions in five languages, standing allergies, staff requests."""
+
+import pytest
+
+from detector.language import Utterance
+from detector.language.embedded import EmbeddedJudge
+from escalator_schemas.classification import Urgency
+from escalator_schemas.config import TriggerCondition
+
+
+@pytest.fixture(scope="module")
+def judge() -> EmbeddedJudge:
+    return EmbeddedJudge(model_time_share=None)
+
+
+def verdict(judge: EmbeddedJudge, description: str, text: str, *earlier: str) -> tuple[bool, str]:
+    condition = TriggerCondition(label="test", description=description)
+    utterance = Utterance(text=text, earlier=earlier, conditions=(condition,))
+    match = judge.judge_sync([utterance])[0].conditions[0]
+    return match.matched, match.urgency.value
+
+
+PRESS = "Escalate when the sender is a journalist, blogger or creator, or proposes a partnership."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a food blogger and would love to feature your olive oil in a recipe post.",
+        "Ich bin Journalistin bei einer Wochenzeitung und hätte ein paar Fragen zu Ihrer Firma.",
+        "Nous aimerions vous proposer un partenariat pour notre chaîne de cuisine.",
+        "My podcast has about 40k listeners, could we talk about a sponsorship?",
+        "I write for a cycling newsletter and wondered if you lend bikes for testing.",
+    ],
+)
+def test_press_and_creators_in_their_own_voice(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, PRESS, text) == (True, Urgency.MEDIUM.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My cousin is a journalist and she recommended your kettles. Do you ship to Ireland?",
+        "A blogger I follow raved about this lamp, is it dimmable?",
+        "I read about the blender in a newspaper, does it crush ice?",
+        "I spotted the scarf on a stylist's Instagram, is the grey one back in stock?",
+    ],
+)
+def test_press_or_creators_merely_mentioned(judge: EmbeddedJudge, text: str) -> None:
+    assert not verdict(judge, PRESS, text)[0]
+
+
+PRICE_MATCH = "Escalate when the shopper wants us to price-match another retailer."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hollow Oak Outfitters sells this tent for $40 less, can you match that price?",
+        "¿Podéis igualar el precio de la otra web? Allí está a 30 euros.",
+        "Fenwick & Co has it at 89 euros, would you beat their offer?",
+    ],
+)
+def test_price_match_requests_name_any_shop(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, PRICE_MATCH, text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Does the price include the carrying case?",
+        "Do the socks match the hat? And what is the price of the set?",
+    ],
+)
+def test_prices_and_matching_colours_are_not_price_matching(
+    judge: EmbeddedJudge, text: str
+) -> None:
+    assert not verdict(judge, PRICE_MATCH, text)[0]
+
+
+FRAUD = "Escalate when the customer finds a charge they did not make."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "There's a debit of €54 from your shop on my account and I have not purchased anything "
+        "from you this year.",
+        "Auf meinem Kontoauszug ist eine Abbuchung von Ihnen, aber ich habe nichts bestellt.",
+    ],
+)
+def test_a_charge_for_a_purchase_the_customer_denies(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, FRAUD, text) == (True, Urgency.HIGH.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I haven't ordered yet, will I be charged for shipping to Norway?",
+        "I haven't bought from you before; do you take PayPal?",
+    ],
+)
+def test_not_having_bought_yet_is_not_fraud(judge: EmbeddedJudge, text: str) -> None:
+    assert not verdict(judge, FRAUD, text)[0]
+
+
+SAFETY = "Escalate when the customer says a product was a fire or burn risk."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The charger brick gets hot to the touch within ten minutes of plugging in my phone.",
+        "The toaster casing is scorched underneath and the handle has warped.",
+        "Der Föhn wird heiß und riecht verschmort.",
+    ],
+)
+def test_signs_of_overheating_are_a_hazard(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, SAFETY, text) == (True, Urgency.HIGH.value)
+
+
+def test_hot_drinks_are_not_a_hazard(judge: EmbeddedJudge) -> None:
+    assert not verdict(judge, SAFETY, "Is this travel mug fine for hot drinks?")[0]
+
+
+SKIN = "Escalate when a shopper reports a skin reaction or feeling unwell after using our products."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Desde que uso la crema me salen ronchas en el cuello.",
+        "Nach dem Duschgel juckt meine Haut am ganzen Körper.",
+        "J'ai des plaques rouges sur les bras depuis que j'utilise le savon.",
+        "Fiquei com manchas vermelhas no rosto depois do sérum.",
+        "I think I'm allergic to the new formula of your hand soap.",
+    ],
+)
+def test_skin_reactions_in_five_languages(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, SKIN, text) == (True, Urgency.HIGH.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm allergic to lanolin, is there any in the lip balm?",
+        "Mein Sohn ist allergisch gegen Nüsse. Sind in den Riegeln Nüsse?",
+    ],
+)
+def test_an_allergy_named_to_ask_about_ingredients_reports_no_reaction(
+    judge: EmbeddedJudge, text: str
+) -> None:
+    assert not verdict(judge, SKIN, text)[0]
+
+
+def test_asking_for_one_of_the_shops_staff(judge: EmbeddedJudge) -> None:
+    human = "Escalate when the customer wants a human to take over."
+    text = "I'd like one of your staff to look over my warranty claim."
+    assert verdict(judge, human, text) == (True, Urgency.HIGH.value)
