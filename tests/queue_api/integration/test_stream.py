@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from queue_api import changes
+from escalator_schemas.events import EscalationRouted
+from queue_api import changes, handlers
 from queue_api.auth import Role
+from queue_api.hub import StreamHub
 from queue_api.settings import QueueApiSettings
 from tests.queue_api.support import pool_of, pushes, receive_json, receive_until, routed, store
 from tests.stack import api_client, serve, token
@@ -183,3 +185,43 @@ async def test_a_client_behind_the_kept_history_is_told_to_reload(
             kept = await receive_until(websocket, lambda ms: bool(ms) and ms[-1]["type"] == "ready")
     assert too_old == {"type": "reset", "seq": 4}
     assert [m["seq"] for m in pushes(kept)] == [3, 4]
+
+
+async def test_changes_committed_in_this_process_are_pushed_without_their_notification(
+    queue_api: FastAPI,
+    queue_settings: QueueApiSettings,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The handler hands what it committed to the hub: no NOTIFY and no read-back needed. A
+    change announced after a gap (one the hub has not seen) makes it read the gap from the
+    database first, so the pushes stay in order."""
+    tenant = f"t-{unique}"
+    first, gap, after = routed(tenant), routed(tenant), routed(tenant)
+    bearer = token(queue_settings, "root", tenant, Role.ADMIN)
+    hub: StreamHub = queue_api.state.stream_hub
+
+    async def nothing_behind() -> set[str]:
+        return set()
+
+    async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
+        assert (await receive_json(ws))["type"] == "ready"
+        # Neither the notification nor the safety-net poll can deliver anything now.
+        monkeypatch.setattr(changes, "CHANNEL", "escalator_nobody_listens")
+        monkeypatch.setattr(hub, "_behind", nothing_behind)
+        await hub.announce(await _stored(queue_api, [first]))
+        announced = await receive_until(ws, lambda ms: len(pushes(ms)) >= 1)
+        await _stored(queue_api, [gap])  # committed, never announced
+        await hub.announce(await _stored(queue_api, [after]))
+        caught_up = await receive_until(ws, lambda ms: len(pushes(ms)) >= 2)
+
+    assert [m["escalation"]["escalation_id"] for m in pushes(announced + caught_up)] == [
+        str(event.escalation_id) for event in (first, gap, after)
+    ]
+    assert [m["seq"] for m in pushes(announced + caught_up)] == [1, 2, 3]
+
+
+async def _stored(app: FastAPI, events: list[EscalationRouted]) -> list[changes.Change]:
+    async with pool_of(app).acquire() as connection, connection.transaction():
+        stored = await handlers.store_routed(connection, events)
+    return stored.pushed

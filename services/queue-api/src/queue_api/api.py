@@ -13,7 +13,9 @@ from escalator_schemas.classification import Area, Topic, Urgency
 from escalator_schemas.events import TranscriptMessage
 from queue_api import lifecycle, repository, summary
 from queue_api.auth import CurrentPrincipal, Principal
+from queue_api.changes import Change
 from queue_api.errors import problem_responses
+from queue_api.hub import StreamHub
 from queue_api.models import (
     CompleteRequest,
     EscalationDetail,
@@ -34,6 +36,14 @@ def get_pool(request: Request) -> Pool:
 
 
 PoolDep = Annotated[Pool, Depends(get_pool)]
+
+
+def get_hub(request: Request) -> StreamHub | None:
+    hub: StreamHub | None = request.app.state.context.extras.get("stream_hub")
+    return hub
+
+
+HubDep = Annotated[StreamHub | None, Depends(get_hub)]
 
 
 def visibility(principal: Principal) -> Visibility:
@@ -118,12 +128,19 @@ async def get_escalation(
 
 
 async def _act(
-    action: Awaitable[None], pool: Pool, principal: Principal, escalation_id: UUID
+    action: Awaitable[list[Change]],
+    pool: Pool,
+    hub: StreamHub | None,
+    principal: Principal,
+    escalation_id: UUID,
 ) -> EscalationDetail:
+    """Run a lifecycle action; its committed changes go to the realtime hub straight away."""
     try:
-        await action
+        pushed = await action
     except lifecycle.Refusal as refusal:
         raise Problem(refusal.status, refusal.detail) from refusal
+    if hub is not None:
+        await hub.announce(pushed)
     return await _detail(pool, principal, escalation_id)
 
 
@@ -136,12 +153,13 @@ _ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422)
     responses=problem_responses(401, 404, 409, 422),
 )
 async def claim_escalation(
-    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep
+    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep, hub: HubDep
 ) -> EscalationDetail:
     """Take ownership: the escalation goes ``in_progress``, owned by the caller. Of any number
     of concurrent claimers exactly one succeeds; the others get 409."""
     actor = visibility(principal)
-    return await _act(lifecycle.claim(pool, actor, escalation_id), pool, principal, escalation_id)
+    action = lifecycle.claim(pool, actor, escalation_id)
+    return await _act(action, pool, hub, principal, escalation_id)
 
 
 @router.post(
@@ -150,11 +168,12 @@ async def claim_escalation(
     responses=_ACTION_ERRORS,
 )
 async def release_escalation(
-    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep
+    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep, hub: HubDep
 ) -> EscalationDetail:
     """Back to ``pending`` for another supervisor (its owner or an admin)."""
     actor = visibility(principal)
-    return await _act(lifecycle.release(pool, actor, escalation_id), pool, principal, escalation_id)
+    action = lifecycle.release(pool, actor, escalation_id)
+    return await _act(action, pool, hub, principal, escalation_id)
 
 
 @router.post(
@@ -163,7 +182,11 @@ async def release_escalation(
     responses=problem_responses(401, 403, 404, 409, 413, 422),
 )
 async def complete_escalation(
-    escalation_id: UUID, body: CompleteRequest, principal: CurrentPrincipal, pool: PoolDep
+    escalation_id: UUID,
+    body: CompleteRequest,
+    principal: CurrentPrincipal,
+    pool: PoolDep,
+    hub: HubDep,
 ) -> EscalationDetail:
     """Resolve it with a resolution note (its owner or an admin). ``ai_could_have_handled``
     marks a false escalation."""
@@ -171,7 +194,7 @@ async def complete_escalation(
     action = lifecycle.complete(
         pool, actor, escalation_id, body.resolution_note, body.ai_could_have_handled
     )
-    return await _act(action, pool, principal, escalation_id)
+    return await _act(action, pool, hub, principal, escalation_id)
 
 
 @router.post(
@@ -180,7 +203,7 @@ async def complete_escalation(
     responses=_ACTION_ERRORS,
 )
 async def reassign_escalation_to_ai(
-    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep
+    escalation_id: UUID, principal: CurrentPrincipal, pool: PoolDep, hub: HubDep
 ) -> EscalationDetail:
     """Hand the conversation back to the AI: the chat backend is told to resume it (a
     ``resume_ai`` handoff command) and the escalation is completed, flagged
@@ -188,7 +211,7 @@ async def reassign_escalation_to_ai(
     admin."""
     actor = visibility(principal)
     action = lifecycle.reassign_to_ai(pool, actor, escalation_id)
-    return await _act(action, pool, principal, escalation_id)
+    return await _act(action, pool, hub, principal, escalation_id)
 
 
 @router.post(

@@ -8,6 +8,7 @@ last in a transaction and in tenant order, so writers never wait on each other i
 """
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,19 +43,55 @@ class ChangeRecord:
         return sorted(people)
 
 
-async def record(connection: Connection, changes: list[ChangeRecord]) -> dict[str, int]:
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change as pushed: ``text`` is the serialized message, built once for every
+    connection that may see it."""
+
+    tenant_id: str
+    seq: int
+    audience: frozenset[str]
+    text: str
+
+    @classmethod
+    def of(
+        cls,
+        tenant_id: str,
+        seq: int,
+        type: str,
+        action: str,
+        audience: Iterable[str],
+        escalation: str,
+    ) -> "Change":
+        """``escalation``: the escalation summary, serialized."""
+        text = (
+            f'{{"seq": {seq}, "type": {json.dumps(type)}, "action": {json.dumps(action)},'
+            f' "escalation": {escalation}}}'
+        )
+        return cls(tenant_id, seq, frozenset(audience), text)
+
+
+async def record(connection: Connection, changes: list[ChangeRecord]) -> list[Change]:
     """Append ``changes`` to their tenants' feeds and wake the listeners (on commit).
 
-    Call last in the transaction. Returns each tenant's new head.
+    Call last in the transaction. Returns the changes as pushed, numbered: once the transaction
+    committed, the process's hub can take them without reading them back (``StreamHub.announce``).
     """
     by_tenant: dict[str, list[ChangeRecord]] = {}
     for change in changes:
         by_tenant.setdefault(change.tenant_id, []).append(change)
-    heads: dict[str, int] = {}
+    appended: list[Change] = []
     for tenant_id in sorted(by_tenant):
-        batch = by_tenant[tenant_id]
+        batch = [
+            (
+                change,
+                EscalationSummary.model_validate(dict(change.row)).model_dump(mode="json"),
+                change.audience(),
+            )
+            for change in by_tenant[tenant_id]
+        ]
         # One statement, one round trip: take the numbers, append the changes, notify.
-        heads[tenant_id] = await connection.fetchval(
+        head: int = await connection.fetchval(
             """
             WITH head AS (
                 INSERT INTO escalation_change_heads AS h (tenant_id, seq) VALUES ($1, $2)
@@ -80,26 +117,21 @@ async def record(connection: Connection, changes: list[ChangeRecord]) -> dict[st
                     "escalation_id": str(change.row["escalation_id"]),
                     "type": change.type,
                     "action": change.action,
-                    "audience": change.audience(),
-                    "escalation": EscalationSummary.model_validate(dict(change.row)).model_dump(
-                        mode="json"
-                    ),
+                    "audience": audience,
+                    "escalation": summary,
                 }
-                for n, change in enumerate(batch, start=1)
+                for n, (change, summary, audience) in enumerate(batch, start=1)
             ],
             CHANNEL,
         )
-    return heads
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One change as pushed: ``text`` is the serialized message, built once for every
-    connection that may see it."""
-
-    seq: int
-    audience: frozenset[str]
-    text: str
+        first = head - len(batch) + 1
+        appended += [
+            Change.of(
+                tenant_id, first + i, change.type, change.action, audience, json.dumps(summary)
+            )
+            for i, (change, summary, audience) in enumerate(batch)
+        ]
+    return appended
 
 
 async def since(pool: Pool, tenant_id: str, after: int, limit: int) -> list[Change]:
@@ -112,13 +144,8 @@ async def since(pool: Pool, tenant_id: str, after: int, limit: int) -> list[Chan
         limit,
     )
     return [
-        Change(
-            seq=row["seq"],
-            audience=frozenset(row["audience"]),
-            text=(
-                f'{{"seq": {row["seq"]}, "type": {json.dumps(row["type"])},'
-                f' "action": {json.dumps(row["action"])}, "escalation": {row["escalation"]}}}'
-            ),
+        Change.of(
+            tenant_id, row["seq"], row["type"], row["action"], row["audience"], row["escalation"]
         )
         for row in rows
     ]

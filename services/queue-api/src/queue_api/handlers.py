@@ -1,5 +1,7 @@
 """Stores what the router decided: consuming ``escalations.routed`` is idempotent."""
 
+from dataclasses import dataclass, field
+
 import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
@@ -19,40 +21,52 @@ from escalator_runtime.service import ServiceContext
 from escalator_schemas import topics
 from escalator_schemas.events import EscalationRouted
 from queue_api import changes, repository, sla
-from queue_api.changes import ChangeRecord
+from queue_api.changes import Change, ChangeRecord
+from queue_api.hub import StreamHub
 
 SERVICE = "queue-api"
 log = structlog.get_logger(__name__)
 
 
+@dataclass(slots=True)
+class Stored:
+    created: list[ChangeRecord] = field(default_factory=list)
+    pushed: list[Change] = field(default_factory=list)
+    """The changes on the realtime feed, for the hub once committed."""
+
+    def __iadd__(self, other: "Stored") -> "Stored":
+        self.created += other.created
+        self.pushed += other.pushed
+        return self
+
+
 async def store_routed(
     connection: Connection, events: list[EscalationRouted], sla_override: int | None = None
-) -> list[ChangeRecord]:
+) -> Stored:
     """Insert the escalations not stored yet, with their SLA deadline, and announce them on the
     realtime feed, in the caller's transaction. A replayed event changes nothing."""
     rows = await repository.insert_routed(connection, events, sla_override, sla.DEFAULT_SLA_SECONDS)
     created = [ChangeRecord(row, "detected", type="escalation.created") for row in rows]
-    if created:
-        await changes.record(connection, created)
-    return created
+    pushed = await changes.record(connection, created) if created else []
+    return Stored(created, pushed)
 
 
 async def _store_one_by_one(
     pool: Pool,
     accepted: list[tuple[ConsumerRecord[bytes, bytes], EscalationRouted]],
     sla_override: int | None,
-) -> tuple[list[ChangeRecord], list[Rejected]]:
+) -> tuple[Stored, list[Rejected]]:
     """After the database refused a batch: store each event on its own, so one it refuses
     goes to the dead-letter topic instead of blocking the partition."""
-    created: list[ChangeRecord] = []
+    stored = Stored()
     refused: list[Rejected] = []
     for record, event in accepted:
         try:
             async with pool.acquire() as connection, connection.transaction():
-                created += await store_routed(connection, [event], sla_override)
+                stored += await store_routed(connection, [event], sla_override)
         except asyncpg.DataError as error:
             refused.append(Rejected(record, f"database refused it: {error}", "database_error"))
-    return created, refused
+    return stored, refused
 
 
 def register(broker: KafkaBroker, context: ServiceContext, sla_override: int | None) -> None:
@@ -63,14 +77,17 @@ def register(broker: KafkaBroker, context: ServiceContext, sla_override: int | N
             if accepted:
                 try:
                     async with context.pool.acquire() as connection, connection.transaction():
-                        created = await store_routed(
+                        stored = await store_routed(
                             connection, [event for _record, event in accepted], sla_override
                         )
                 except asyncpg.DataError:
                     log.warning("the database refused a batch; storing one by one")
-                    created, refused = await _store_one_by_one(context.pool, accepted, sla_override)
+                    stored, refused = await _store_one_by_one(context.pool, accepted, sla_override)
                     rejected += refused
-                for change in created:
+                hub: StreamHub | None = context.extras.get("stream_hub")
+                if hub is not None:
+                    await hub.announce(stored.pushed)
+                for change in stored.created:
                     log.info(
                         "escalation queued",
                         escalation_id=str(change.row["escalation_id"]),

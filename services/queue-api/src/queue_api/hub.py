@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Sequence
+from itertools import groupby
 
 import structlog
 from prometheus_client import Gauge
@@ -123,6 +125,27 @@ class StreamHub:
         if feed is not None and (feed.head is None or seq > feed.head):
             self._dirty.add(tenant_id)
             self._wake.set()
+
+    async def announce(self, committed: Sequence[Change]) -> None:
+        """Offer changes this process just committed without waiting for their notification
+        and reading them back. Only the changes that continue a feed right after its head are
+        taken, in order; after a gap (another writer's change not seen yet) the feed catches
+        up from the database, which the notification would have made it do anyway."""
+        for tenant_id, group in groupby(committed, key=lambda change: change.tenant_id):
+            feed = self._feeds.get(tenant_id)
+            if feed is None:
+                continue
+            async with feed.lock:
+                for change in group:
+                    if feed.head is None or change.seq <= feed.head:
+                        continue
+                    if change.seq != feed.head + 1:
+                        self._dirty.add(tenant_id)
+                        self._wake.set()
+                        break
+                    for subscription in feed.subscriptions:
+                        subscription.offer(change)
+                    feed.head = change.seq
 
     async def _catch_up(self, feed: TenantFeed) -> None:
         async with feed.lock:

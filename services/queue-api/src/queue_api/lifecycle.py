@@ -23,7 +23,7 @@ from escalator_schemas.events import (
 )
 from escalator_schemas.ids import event_id_for
 from queue_api import changes, outbox, repository
-from queue_api.changes import ChangeRecord
+from queue_api.changes import Change, ChangeRecord
 from queue_api.repository import Visibility
 
 Actor = Visibility
@@ -186,7 +186,7 @@ def reassigned_events(
     )
 
 
-async def claim(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
+async def claim(pool: Pool, actor: Actor, escalation_id: UUID) -> list[Change]:
     async with pool.acquire() as connection, connection.transaction():
         row = await repository.claim(connection, actor, escalation_id)
         if row is None:
@@ -194,8 +194,9 @@ async def claim(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
             raise why_claim_failed(EscalationState.of(current) if current else None, actor)
         await repository.add_audit(connection, escalation_id, "claimed", actor.supervisor_id)
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [claimed_event(row)])
-        await changes.record(connection, [ChangeRecord(row, "claimed")])
+        pushed = await changes.record(connection, [ChangeRecord(row, "claimed")])
     _observe_wait(TIME_TO_CLAIM, row, "claimed_at")
+    return pushed
 
 
 async def _locked_state(
@@ -205,7 +206,7 @@ async def _locked_state(
     return EscalationState.of(current) if current else None
 
 
-async def release(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
+async def release(pool: Pool, actor: Actor, escalation_id: UUID) -> list[Change]:
     async with pool.acquire() as connection, connection.transaction():
         state = check_release(await _locked_state(connection, actor, escalation_id), actor)
         owner = state.assigned_to or actor.supervisor_id
@@ -216,14 +217,14 @@ async def release(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
         await outbox.enqueue(
             connection, topics.ESCALATIONS_LIFECYCLE, [released_event(row, owner, actor)]
         )
-        await changes.record(
+        return await changes.record(
             connection, [ChangeRecord(row, "released", also_tell=frozenset({owner}))]
         )
 
 
 async def complete(
     pool: Pool, actor: Actor, escalation_id: UUID, resolution_note: str, ai_could_have_handled: bool
-) -> None:
+) -> list[Change]:
     async with pool.acquire() as connection, connection.transaction():
         state = check_complete(await _locked_state(connection, actor, escalation_id), actor)
         row = await repository.complete(
@@ -242,11 +243,12 @@ async def complete(
         )
         completed = completed_event(row, actor)
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [completed])
-        await changes.record(connection, [ChangeRecord(row, "completed")])
+        pushed = await changes.record(connection, [ChangeRecord(row, "completed")])
     _observe_wait(TIME_TO_RESOLVE, row, "completed_at", "completed")
+    return pushed
 
 
-async def reassign_to_ai(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
+async def reassign_to_ai(pool: Pool, actor: Actor, escalation_id: UUID) -> list[Change]:
     """The conversation goes back to the AI: the escalation is completed, flagged
     ``reassigned_to_ai``, and the chat backend told to resume the AI (``resume_ai``)."""
     async with pool.acquire() as connection, connection.transaction():
@@ -262,5 +264,6 @@ async def reassign_to_ai(pool: Pool, actor: Actor, escalation_id: UUID) -> None:
         reassigned, resume = reassigned_events(row, actor)
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [reassigned])
         await outbox.enqueue(connection, topics.CHAT_HANDOFFS, [resume])
-        await changes.record(connection, [ChangeRecord(row, "reassigned_to_ai")])
+        pushed = await changes.record(connection, [ChangeRecord(row, "reassigned_to_ai")])
     _observe_wait(TIME_TO_RESOLVE, row, "completed_at", "reassigned_to_ai")
+    return pushed

@@ -65,6 +65,7 @@ def create_app(settings: QueueApiSettings | None = None) -> FastAPI:
         await hub.start()
         cleanup.push_async_callback(hub.stop)
         app.state.stream_hub = hub
+        context.extras["stream_hub"] = hub  # committed changes go to it in-process
 
         # The relay publishes through the broker: connect its producer before relaying.
         await context.broker.connect()
