@@ -1,6 +1,7 @@
 """Wires ``escalations.detected`` to the routing decision and ``escalations.routed``, and
 ``escalations.lifecycle`` to the supervisors' workloads."""
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
@@ -25,10 +26,12 @@ from escalator_runtime.kafka import (
 )
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
+from escalator_schemas.config import Supervisor
 from escalator_schemas.events import (
     EscalationDetected,
     EscalationRouted,
     LifecycleEvent,
+    SupervisorMatch,
     lifecycle_event_adapter,
 )
 from router import repository
@@ -45,30 +48,34 @@ LOAD_CHANGES = Counter(
 )
 
 
-async def decide(
-    connection: Connection, configs: ConfigView, detections: Sequence[EscalationDetected]
-) -> dict[UUID, repository.Decision]:
-    """Decide new escalations, in order: who matches, and whom to suggest (each suggestion
-    counts in the workloads the next one sees). The decisions are stored, so that a
-    redelivery of the same detection is answered with exactly the same routing; returns the
-    decisions stored (another router instance's where it was first)."""
+Candidates = list[tuple[Supervisor, SupervisorMatch]]
+
+
+async def candidates_of(
+    configs: ConfigView, detections: Sequence[EscalationDetected]
+) -> list[Candidates]:
+    """Who matches each escalation, by the configuration it was detected with (or newer)."""
     candidates = []
     for detected in detections:
         config = await configs.at_least(
             detected.tenant_id, detected.agent_id, detected.environment, detected.config_version
         )
         candidates.append(matching(config.config.supervisors if config else [], detected))
-    loads = await repository.workloads(
-        connection,
-        (
-            (detected.tenant_id, detected.environment.value, supervisor.id)
-            for detected, matches in zip(detections, candidates, strict=True)
-            for supervisor, _match in matches
-        ),
-    )
+    return candidates
+
+
+async def decide(
+    connection: Connection,
+    detections: Sequence[tuple[EscalationDetected, Candidates]],
+    loads: dict[tuple[str, str, str], Workload],
+) -> dict[UUID, repository.Decision]:
+    """Decide new escalations, in order: whom to suggest among their candidates (each
+    suggestion counts in the workloads the next one sees, ``loads`` is updated). The decisions
+    are stored, so that a redelivery of the same detection is answered with exactly the same
+    routing; returns the decisions stored (another router instance's where it was first)."""
     now = datetime.now(UTC)
     decided = []
-    for detected, matches in zip(detections, candidates, strict=True):
+    for detected, matches in detections:
         scope = (detected.tenant_id, detected.environment.value)
         mine = {
             supervisor.id: loads.get((*scope, supervisor.id), IDLE) for supervisor, _ in matches
@@ -83,21 +90,36 @@ async def decide(
 async def route_batch(
     pool: Pool, configs: ConfigView, detections: Sequence[EscalationDetected]
 ) -> list[EscalationRouted]:
-    """Route a batch in three round trips however many escalations it holds: the decisions
-    already taken, the candidates' workloads, and one statement storing the new decisions
-    (atomic on its own, so no transaction is held open across them)."""
-    async with pool.acquire() as connection:
-        known = await repository.decisions(
-            connection, [detected.escalation_id for detected in detections]
+    """Route a batch in two round trips' time however many escalations it holds: the decisions
+    already taken and the candidates' workloads (read side by side, on two connections), then
+    one statement storing the new decisions (atomic on its own, so no transaction is held
+    open across them)."""
+    candidates = await candidates_of(configs, detections)
+
+    async def taken() -> dict[UUID, repository.Decision]:
+        async with pool.acquire() as connection:
+            ids = [detected.escalation_id for detected in detections]
+            return await repository.decisions(connection, ids)
+
+    async def workloads() -> dict[tuple[str, str, str], Workload]:
+        keys = (
+            (detected.tenant_id, detected.environment.value, supervisor.id)
+            for detected, matches in zip(detections, candidates, strict=True)
+            for supervisor, _match in matches
         )
-        replayed = set(known)
-        new = {
-            detected.escalation_id: detected
-            for detected in detections
-            if detected.escalation_id not in known
-        }
-        if new:
-            known |= await decide(connection, configs, list(new.values()))
+        async with pool.acquire() as connection:
+            return await repository.workloads(connection, keys)
+
+    known, loads = await asyncio.gather(taken(), workloads())
+    replayed = set(known)
+    new = {
+        detected.escalation_id: (detected, matches)
+        for detected, matches in zip(detections, candidates, strict=True)
+        if detected.escalation_id not in known
+    }
+    if new:
+        async with pool.acquire() as connection:
+            known |= await decide(connection, list(new.values()), loads)
     routed: list[EscalationRouted] = []
     for detected in detections:
         decision = known[detected.escalation_id]
