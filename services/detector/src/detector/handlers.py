@@ -1,5 +1,6 @@
 """Wires ``chat.messages`` and ``chat.handoffs`` to the engine, and runs the idle timer."""
 
+import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -68,8 +69,11 @@ def _with_config(messages: Sequence[ChatMessage], configs: ConfigView) -> list[I
 async def _publish(
     broker: KafkaBroker, detected: list[EscalationDetected], handoffs: list[HandoffCommand]
 ) -> None:
-    await publish_events(broker, topics.ESCALATIONS_DETECTED, detected)
-    await publish_events(broker, topics.CHAT_HANDOFFS, handoffs)
+    # Both topics at once: one wait for the broker's acknowledgements, not two.
+    await asyncio.gather(
+        publish_events(broker, topics.ESCALATIONS_DETECTED, detected),
+        publish_events(broker, topics.CHAT_HANDOFFS, handoffs),
+    )
     for event in detected:
         ESCALATIONS.labels(event.trigger.kind, event.urgency, event.environment).inc()
         log.info(
