@@ -94,6 +94,7 @@ def register(
     pool: Pool,
     configs: ConfigView,
     judge: LanguageJudge,
+    consumers: int = 1,
 ) -> None:
     async def on_chat_messages(records: Records) -> None:
         started = time.time_ns()
@@ -140,9 +141,12 @@ def register(
                     log.info("AI resumed", conversation_id=key.conversation_id)
             await repository.save_states(connection, states)
 
-    broker.subscriber(topics.CHAT_MESSAGES, **batch_subscription(settings, SERVICE))(
-        on_chat_messages
-    )
+    # Several consumers of one group: a conversation stays on one partition, so on one
+    # consumer, and its messages are still handled one batch after another, in order.
+    for _consumer in range(consumers):
+        broker.subscriber(topics.CHAT_MESSAGES, **batch_subscription(settings, SERVICE))(
+            on_chat_messages
+        )
     broker.subscriber(topics.CHAT_HANDOFFS, **batch_subscription(settings, SERVICE))(on_handoffs)
 
 

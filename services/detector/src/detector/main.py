@@ -22,7 +22,9 @@ def create_app(settings: DetectorSettings | None = None) -> FastAPI:
         await configs.start()
         context.cleanup.push_async_callback(configs.stop)
         judge = await context.cleanup.enter_async_context(build_judge(settings))
-        handlers.register(context.broker, settings, context.pool, configs, judge)
+        handlers.register(
+            context.broker, settings, context.pool, configs, judge, settings.consumers
+        )
         await context.cleanup.enter_async_context(
             handlers.idle_timer(context.broker, context.pool, configs, settings)
         )

@@ -14,6 +14,14 @@ class DetectorSettings(ServiceSettings):
     state_retention_days: int = Field(
         default=30, ge=1, description="Conversation state untouched this long is forgotten."
     )
+    consumers: int = Field(
+        default=2,
+        ge=1,
+        le=12,
+        description="chat.messages consumers in this process (one consumer group): each owns its"
+        " own partitions and handles its batches while the others wait on the database or the"
+        " model, so one slow batch does not hold up every conversation.",
+    )
     judge_use_model: bool = Field(
         default=True,
         description="Consult the embedding model where the lexical cues leave a decision open;"

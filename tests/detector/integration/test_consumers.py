@@ -1,0 +1,141 @@
+"""Issue 3/10: one slow batch does not hold up every conversation. The detector's consumers
+each own their own partitions, so while a batch waits on a slow language model (here a real
+HTTP LLM on 127.0.0.1 that stalls on one message), conversations on the other consumer's
+partitions are still decided, and the stalled one is decided once the model answers."""
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+
+from escalator_schemas import topics
+from escalator_schemas.events import EscalationDetected
+from tests.stack import ServiceProcess, demo_config, now, producer, publish_config, tail
+
+pytestmark = pytest.mark.integration
+
+STALL = "stall-this-message"
+
+
+class StallingLlm:
+    """An OpenAI-compatible endpoint that answers "no condition met" at once, except for a
+    message containing ``STALL``: that answer waits until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.app = FastAPI()
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+        self.app.post("/v1/chat/completions")(self.complete)
+
+    async def complete(self, request: Request) -> dict[str, Any]:
+        question = json.loads((await request.json())["messages"][-1]["content"])
+        if any(STALL in message["text"] for message in question["messages"]):
+            self.stalled.set()
+            await asyncio.to_thread(self.release.wait)
+        results = [
+            {
+                "message": message["id"],
+                "conditions": [
+                    {"condition": condition["id"], "matched": False, "confidence": 0.9}
+                    for condition in question["conditions"]
+                ],
+            }
+            for message in question["messages"]
+        ]
+        content = json.dumps({"results": results})
+        return {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+
+
+@pytest.fixture
+def stalling_llm() -> Iterator[tuple[str, StallingLlm]]:
+    llm = StallingLlm()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(llm.app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the fake LLM did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1", llm
+    finally:
+        llm.release.set()
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+async def test_a_batch_waiting_on_the_model_does_not_hold_up_other_partitions(
+    kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
+) -> None:
+    url, llm = stalling_llm
+    tenant, agent = f"t-{unique}", f"a-{unique}"
+    await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=None))
+    detector = ServiceProcess(
+        "detector.main",
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "DATABASE_URL": database,
+            "DETECTOR_CONSUMERS": "2",
+            "DETECTOR_LLM_BASE_URL": url,
+            "DETECTOR_LLM_TIMEOUT_SECONDS": "120",
+        },
+        "DETECTOR_PORT",
+    )
+
+    def chat(conversation: str, text: str) -> bytes:
+        return json.dumps(
+            {
+                "message_id": f"{conversation}-1",
+                "conversation_id": conversation,
+                "tenant_id": tenant,
+                "agent_id": agent,
+                "role": "customer",
+                "text": text,
+                "sent_at": (now() - timedelta(seconds=1)).isoformat(),
+            }
+        ).encode()
+
+    slow, fast = f"slow-{unique}", f"fast-{unique}"
+    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
+        try:
+            await detector.start()
+            # Two consumers split the six partitions: 0 and 5 belong to different ones.
+            await send.send_and_wait(
+                topics.CHAT_MESSAGES,
+                chat(slow, f"I want to talk to a human about my order ({STALL})"),
+                key=slow.encode(),
+                partition=0,
+            )
+            assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
+            await send.send_and_wait(
+                topics.CHAT_MESSAGES,
+                chat(fast, "I want to talk to a human about my refund"),
+                key=fast.encode(),
+                partition=5,
+            )
+            decided = await escalations.wait_for_matching(
+                lambda r: r.key in (slow.encode(), fast.encode()), count=1, within=60
+            )
+            # The other conversation was decided while the model still had the first one.
+            assert [r.key for r in decided] == [fast.encode()]
+            assert not llm.release.is_set()
+
+            llm.release.set()
+            both = await escalations.wait_for_matching(
+                lambda r: r.key in (slow.encode(), fast.encode()), count=2, within=60
+            )
+            events = [EscalationDetected.model_validate_json(r.value) for r in both]
+            assert [e.conversation_id for e in events] == [fast, slow]
+            assert {e.trigger.kind for e in events} == {"keyword"}
+        finally:
+            detector.stop()
