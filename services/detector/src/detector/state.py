@@ -98,17 +98,22 @@ class ConversationState:
         texts = [m["text"] for m in self.transcript if m["role"] == "customer"]
         return tuple(texts[-limit:])
 
+    def topic_and_area(self) -> tuple[Topic, Area]:
+        """What the conversation is about: the chat backend's hints, else the customer's words
+        (read only when asked, i.e. when an escalation is built; once for both)."""
+        topic, area = _member(Topic, self.topic_hint), _member(Area, self.area_hint)
+        if topic is None or area is None:
+            read_topic, read_area = topic_and_area(self.customer_texts(6))
+            return topic or read_topic, area or read_area
+        return topic, area
+
     @property
     def topic(self) -> Topic:
-        """What the conversation is about: the chat backend's hint, else the customer's words
-        (read only when asked, i.e. when an escalation is built)."""
-        hinted = _member(Topic, self.topic_hint)
-        return hinted or topic_and_area(self.customer_texts(6))[0]
+        return self.topic_and_area()[0]
 
     @property
     def area(self) -> Area:
-        hinted = _member(Area, self.area_hint)
-        return hinted or topic_and_area(self.customer_texts(6))[1]
+        return self.topic_and_area()[1]
 
     def transcript_messages(self) -> list[TranscriptMessage]:
         return [TranscriptMessage.model_validate(m) for m in self.transcript]
