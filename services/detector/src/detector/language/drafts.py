@@ -136,7 +136,7 @@ def draft(utterance: Utterance, weights: Weights) -> Draft:
     intent = None
     if utterance.keywords:
         rule = intent_rule(reading, utterance.keywords)
-        features = intent_features(reading, utterance.keywords)
+        features = intent_features(reading, utterance.keywords, rule)
         lexical = rule.score if rule.certain else weights.intent.lexical.probability(features)
         intent = Estimate(features, lexical, not rule.certain)
     result = Draft(

@@ -4,7 +4,7 @@ The same functions build the training matrices (``train.py``) and the inference 
 two can never drift apart. Values are bounded (mostly 0-1) so one learned weight fits all.
 """
 
-from detector.language.intent import intent_rule
+from detector.language.intent import IntentRule, intent_rule
 from detector.language.lexical import Reading, read, repeated_share
 from detector.language.lexicon import fold
 
@@ -156,9 +156,14 @@ INTENT_FEATURES = (
 )  # fmt: skip
 
 
-def intent_features(reading: Reading, keywords: tuple[str, ...]) -> list[float]:
-    """Whether the keyword hits in ``reading`` are a real request (features for its keywords)."""
-    rule = intent_rule(reading, keywords)
+def intent_features(
+    reading: Reading, keywords: tuple[str, ...], rule: IntentRule | None = None
+) -> list[float]:
+    """Whether the keyword hits in ``reading`` are a real request (features for its keywords).
+
+    ``rule``: ``intent_rule(reading, keywords)`` when the caller has it already."""
+    if rule is None:
+        rule = intent_rule(reading, keywords)
     keyword = fold(keywords[0]).strip() if keywords else ""
     at = reading.folded.find(keyword) if keyword else -1
     end = at + len(keyword)
