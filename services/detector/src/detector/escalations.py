@@ -4,7 +4,6 @@ from datetime import datetime
 
 from detector.policy import Decision
 from detector.state import ConversationKey, ConversationState
-from escalator_schemas.chat import Environment
 from escalator_schemas.config import AgentConfigVersion
 from escalator_schemas.events import EscalationDetected, HandoffCommand
 from escalator_schemas.ids import escalation_id_for, event_id_for
@@ -35,7 +34,7 @@ def detected_event(
             "occurred_at": occurred_at,
             "tenant_id": key.tenant_id,
             "agent_id": key.agent_id,
-            "environment": Environment(key.environment),
+            "environment": key.environment,
             "escalation_id": escalation_id,
             "conversation_id": key.conversation_id,
             "trigger": decision.trigger,
