@@ -9,7 +9,6 @@ from uuid import UUID
 from detector.language.topics import topic_and_area
 from escalator_schemas.chat import ChatMessage, CustomerProfile
 from escalator_schemas.classification import Area, Topic
-from escalator_schemas.events import TranscriptMessage
 
 TRANSCRIPT_LENGTH = 20
 """Messages kept for the escalation's transcript and for reading the customer's mood."""
@@ -68,7 +67,8 @@ class ConversationState:
     recent_ids: list[str] = field(default_factory=list)
     transcript: list[dict[str, Any]] = field(default_factory=list)
     """The recent messages as ``TranscriptMessage`` JSON: saved after every batch but read
-    only when an escalation is built, so they stay plain data until then."""
+    only when an escalation is built (validated then, as part of the event), so they stay plain
+    data until then."""
 
     def seen(self, message_id: str) -> bool:
         return message_id in self.recent_ids
@@ -114,9 +114,6 @@ class ConversationState:
     @property
     def area(self) -> Area:
         return self.topic_and_area()[1]
-
-    def transcript_messages(self) -> list[TranscriptMessage]:
-        return [TranscriptMessage.model_validate(m) for m in self.transcript]
 
     def to_json(self) -> dict[str, Any]:
         return {
