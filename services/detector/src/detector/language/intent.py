@@ -37,9 +37,10 @@ _NEGATED = re.compile(
     r"\b(don't|do not|dont|not|never|no need to|no quiero|nao quero|nicht|kein|pas)\W+"
     r"(\w+\W+){0,2}$"
 )
-_HYPOTHETICAL = re.compile(
-    r"\b(just curious|not planning|before i buy|policy|guarantee|refundable)\b"
-)
+_HYPOTHETICAL_PHRASES = (
+    "just curious", "not planning", "before i buy", "policy", "guarantee", "refundable",
+)  # fmt: skip
+_HYPOTHETICAL = re.compile(r"\b(" + "|".join(_HYPOTHETICAL_PHRASES) + r")\b")
 _EXTENDED_REQUEST = re.compile(r"\b(complaints|supervisors|managers)\b")
 
 
@@ -68,6 +69,12 @@ def intent_rule(reading: Reading, keywords: tuple[str, ...]) -> IntentRule:
 _SENTENCE_START = re.compile(r"(^|[.!?]\s*|\n\s*)\W*$")
 _IMPERATIVE_AFTER = re.compile(r"^\W*($|[.!]|now\b|please\b|asap\b|immediately\b|ya\b|jetzt\b)")
 
+
+def _hypothetical(folded: str) -> bool:
+    # The pattern runs over the whole message; a phrase of it must occur for it to match.
+    return any(p in folded for p in _HYPOTHETICAL_PHRASES) and bool(_HYPOTHETICAL.search(folded))
+
+
 _THREAT = IntentRule(0.9, True)
 _SURE_REQUEST = IntentRule(0.85, True)
 _UNLIKELY = IntentRule(0.2, False)
@@ -91,7 +98,7 @@ def _frame(reading: Reading, needle: str, at: int) -> IntentRule:
         return _SURE_REQUEST
     if (
         _NEGATED.search(before)
-        or _HYPOTHETICAL.search(folded)
+        or _hypothetical(folded)
         or _STATUS.search(before)
         or _AFTER_STATUS.match(after)
     ):
