@@ -66,25 +66,25 @@ _NUMBER = r"(?:\d{1,3}(?:[ ,.]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?)"
 
 
 def _by_first_letter(words: list[str]) -> str:
-    """The alternation ``w1|w2|...`` of ``words`` (in that order), grouped by first letter:
-    ``a(?:\\ few|n|)|t(?:hree|wo)|...``. Words with different first letters never match at the
-    same place, and within a group the order is kept, so it matches exactly what the flat
-    alternation matches; but the regex engine tests one letter per group instead of every word
-    at every word boundary (durations are read in every message with a time unit)."""
+    """The alternation ``w1|w2|...`` of ``words`` (in that order, escaped), grouped by first
+    character: ``a(?:\\ few|n|)|t(?:hree|wo)|...``. Words with different first characters never
+    match at the same place, and within a group the order is kept, so it matches exactly what
+    the flat alternation matches; but the regex engine tests one character per group instead of
+    every word at every word boundary (durations are read in every message with a time unit)."""
     groups: dict[str, list[str]] = {}
     for word in words:
-        groups.setdefault(word[0], []).append(word[1:])
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
     return "|".join(
-        first + (rests[0] if len(rests) == 1 else f"(?:{'|'.join(rests)})")
+        re.escape(first) + (rests[0] if len(rests) == 1 else f"(?:{'|'.join(rests)})")
         for first, rests in groups.items()
     )
 
 
-# Longest first; every word starts with a letter, which re.escape leaves as it is.
+# Longest (escaped) first, the order of the flat alternation this used to be.
 _WORD_NUMBER = _by_first_letter(
-    sorted((re.escape(w) for w in _WORD_NUMBERS), key=len, reverse=True)
+    sorted(_WORD_NUMBERS, key=lambda word: len(re.escape(word)), reverse=True)
 )
-_WORD_NUMBER_FIRST = "".join(sorted({w[0] for w in _WORD_NUMBERS}))
+_WORD_NUMBER_FIRST = re.escape("".join(sorted({w[0] for w in _WORD_NUMBERS})))
 _SCALE_WORDS = r"k|m|mil|thousand|million|tausend|mille"
 _CURRENCY_BEFORE = r"(?:r\$|us\$|\$|€|£|usd|eur|gbp|brl|chf)"
 _CURRENCY_AFTER = (
