@@ -3,7 +3,7 @@ contract's rules."""
 
 import json
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 
 import pytest
 from pydantic import ValidationError
@@ -17,7 +17,7 @@ from escalator_schemas.events import (
     EscalationDetected,
     lifecycle_event_adapter,
 )
-from escalator_schemas.ids import escalation_id_for, event_id_for
+from escalator_schemas.ids import ESCALATOR_NAMESPACE, escalation_id_for, event_id_for
 
 
 def test_published_files_match_the_models() -> None:
@@ -126,6 +126,23 @@ def test_escalation_ids_are_deterministic() -> None:
     assert first == escalation_id_for("t", "a", "published", "c", "m")
     assert first != escalation_id_for("t", "a", "preview", "c", "m")
     assert event_id_for(first, "escalation.detected") != event_id_for(first, "escalation.routed")
+
+
+def test_escalation_ids_are_the_rfc_4122_name_based_ids_they_always_were() -> None:
+    """Ids published before stay the ids of the same escalations and events."""
+    first = escalation_id_for("t", "a", "published", "c", "m")
+    assert first == UUID("7a64c682-5005-5f1c-a271-14aaf3874ec6")
+    assert event_id_for(first, "chat.handoff", "handoff") == UUID(
+        "8fd8b039-e2a0-5706-9208-96222064a6dd"
+    )
+    for conversation in ("c", "çà/ü", "会话-1", "x" * 128, ""):
+        made = escalation_id_for("tenant", "agent", "preview", conversation, "m-7")
+        name = f"escalation/tenant/agent/preview/{conversation}/m-7"
+        assert made == uuid5(ESCALATOR_NAMESPACE, name)
+        assert made.version == 5
+        assert event_id_for(made, "escalation.detected") == uuid5(
+            ESCALATOR_NAMESPACE, f"event/{made}/escalation.detected/"
+        )
 
 
 def test_severity_follows_urgency() -> None:

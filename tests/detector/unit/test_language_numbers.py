@@ -4,7 +4,7 @@ import pytest
 
 from detector.language.conditions import _clauses
 from detector.language.lexicon import fold
-from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
+from detector.language.numbers import Kind, Limit, Quantity, durations, limits, quantities
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,24 @@ def test_limits_compare_only_their_kind() -> None:
 )
 def test_conditions_split_into_clauses(description: str, clauses: list[str]) -> None:
     assert _clauses(description) == clauses
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        # Word numbers that begin alike: the longest reading that is followed by a unit wins.
+        ("a couple of days", [2.0]),
+        ("an hour", [1 / 24]),
+        ("a few weeks", [21.0]),
+        ("a hundred days", [100.0]),
+        ("one a day", [1.0]),
+        ("acht Tage", [8.0]),
+        ("quinze jours", [15.0]),
+        ("zwei Wochen", [14.0]),
+        ("three-weeks", [21.0]),
+        ("2days", [2.0]),
+        ("cinco dias e 2 horas", [5.0, 2 / 24]),
+    ],
+)
+def test_durations(text: str, days: list[float]) -> None:
+    assert durations(fold(text)) == [Quantity(value, Kind.DAYS) for value in days]

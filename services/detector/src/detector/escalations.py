@@ -4,7 +4,6 @@ from datetime import datetime
 
 from detector.policy import Decision
 from detector.state import ConversationKey, ConversationState
-from escalator_schemas.chat import Environment
 from escalator_schemas.config import AgentConfigVersion
 from escalator_schemas.events import EscalationDetected, HandoffCommand
 from escalator_schemas.ids import escalation_id_for, event_id_for
@@ -25,27 +24,33 @@ def detected_event(
         decision.trigger_message_id,
     )
     state.escalation_id = escalation_id
-    return EscalationDetected(
-        event_id=event_id_for(escalation_id, "escalation.detected"),
-        occurred_at=occurred_at,
-        tenant_id=key.tenant_id,
-        agent_id=key.agent_id,
-        environment=Environment(key.environment),
-        escalation_id=escalation_id,
-        conversation_id=key.conversation_id,
-        trigger=decision.trigger,
-        triggers=list(decision.triggers),
-        reason=decision.reason,
-        urgency=decision.urgency,
-        severity=decision.urgency.severity,
-        category=decision.category,
-        topic=state.topic,
-        area=state.area,
-        trigger_message_id=decision.trigger_message_id,
-        customer=state.customer,
-        transcript=state.transcript_messages(),
-        turn_count=state.total_turns,
-        config_version=config.version,
+    topic, area = state.topic_and_area()
+    # One validation for the whole event: the transcript's JSON is checked as part of it (in
+    # pydantic-core), not message by message; the triggers and the customer profile are
+    # validated models already and pass through as they are.
+    return EscalationDetected.model_validate(
+        {
+            "event_id": event_id_for(escalation_id, "escalation.detected"),
+            "occurred_at": occurred_at,
+            "tenant_id": key.tenant_id,
+            "agent_id": key.agent_id,
+            "environment": key.environment,
+            "escalation_id": escalation_id,
+            "conversation_id": key.conversation_id,
+            "trigger": decision.trigger,
+            "triggers": list(decision.triggers),
+            "reason": decision.reason,
+            "urgency": decision.urgency,
+            "severity": decision.urgency.severity,
+            "category": decision.category,
+            "topic": topic,
+            "area": area,
+            "trigger_message_id": decision.trigger_message_id,
+            "customer": state.customer,
+            "transcript": state.transcript,
+            "turn_count": state.total_turns,
+            "config_version": config.version,
+        }
     )
 
 

@@ -9,7 +9,6 @@ from uuid import UUID
 from detector.language.topics import topic_and_area
 from escalator_schemas.chat import ChatMessage, CustomerProfile
 from escalator_schemas.classification import Area, Topic
-from escalator_schemas.events import TranscriptMessage
 
 TRANSCRIPT_LENGTH = 20
 """Messages kept for the escalation's transcript and for reading the customer's mood."""
@@ -68,7 +67,8 @@ class ConversationState:
     recent_ids: list[str] = field(default_factory=list)
     transcript: list[dict[str, Any]] = field(default_factory=list)
     """The recent messages as ``TranscriptMessage`` JSON: saved after every batch but read
-    only when an escalation is built, so they stay plain data until then."""
+    only when an escalation is built (validated then, as part of the event), so they stay plain
+    data until then."""
 
     def seen(self, message_id: str) -> bool:
         return message_id in self.recent_ids
@@ -98,20 +98,22 @@ class ConversationState:
         texts = [m["text"] for m in self.transcript if m["role"] == "customer"]
         return tuple(texts[-limit:])
 
+    def topic_and_area(self) -> tuple[Topic, Area]:
+        """What the conversation is about: the chat backend's hints, else the customer's words
+        (read only when asked, i.e. when an escalation is built; once for both)."""
+        topic, area = _member(Topic, self.topic_hint), _member(Area, self.area_hint)
+        if topic is None or area is None:
+            read_topic, read_area = topic_and_area(self.customer_texts(6))
+            return topic or read_topic, area or read_area
+        return topic, area
+
     @property
     def topic(self) -> Topic:
-        """What the conversation is about: the chat backend's hint, else the customer's words
-        (read only when asked, i.e. when an escalation is built)."""
-        hinted = _member(Topic, self.topic_hint)
-        return hinted or topic_and_area(self.customer_texts(6))[0]
+        return self.topic_and_area()[0]
 
     @property
     def area(self) -> Area:
-        hinted = _member(Area, self.area_hint)
-        return hinted or topic_and_area(self.customer_texts(6))[1]
-
-    def transcript_messages(self) -> list[TranscriptMessage]:
-        return [TranscriptMessage.model_validate(m) for m in self.transcript]
+        return self.topic_and_area()[1]
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -4,7 +4,7 @@ the embedding model should settle."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from detector.language import Judgement, Signal, Utterance
+from detector.language import ConditionMatch, Judgement, Signal, Utterance
 from detector.language.conditions import ConditionPlan, plan
 from detector.language.features import (
     anger_features,
@@ -81,6 +81,9 @@ class Draft:
 
     def judge_clauses(self) -> None:
         """(Re)judge every clause lexically, with the current anger/urgency estimates."""
+        if not self.plans:
+            self.verdicts = []  # most agents have no trigger conditions
+            return
         context = self.context()
         self.verdicts = [
             [judge_clause(clause, context) for clause in condition_plan.clauses]
@@ -136,7 +139,7 @@ def draft(utterance: Utterance, weights: Weights) -> Draft:
     intent = None
     if utterance.keywords:
         rule = intent_rule(reading, utterance.keywords)
-        features = intent_features(reading, utterance.keywords)
+        features = intent_features(reading, utterance.keywords, rule)
         lexical = rule.score if rule.certain else weights.intent.lexical.probability(features)
         intent = Estimate(features, lexical, not rule.certain)
     result = Draft(
@@ -166,11 +169,13 @@ def draft(utterance: Utterance, weights: Weights) -> Draft:
 def finish(item: Draft) -> Judgement:
     """The judgement a draft amounts to."""
     reading = item.reading
-    context = item.context()
-    conditions = tuple(
-        combine(condition_plan, verdicts, context)
-        for condition_plan, verdicts in zip(item.plans, item.verdicts, strict=True)
-    )
+    conditions: tuple[ConditionMatch, ...] = ()
+    if item.plans:
+        context = item.context()
+        conditions = tuple(
+            combine(condition_plan, verdicts, context)
+            for condition_plan, verdicts in zip(item.plans, item.verdicts, strict=True)
+        )
     return Judgement(
         anger=_signal(item.anger.probability, _anger_detail, reading),
         urgency=_signal(item.urgency.probability, _urgency_detail, reading),

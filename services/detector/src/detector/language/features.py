@@ -4,7 +4,7 @@ The same functions build the training matrices (``train.py``) and the inference 
 two can never drift apart. Values are bounded (mostly 0-1) so one learned weight fits all.
 """
 
-from detector.language.intent import intent_rule
+from detector.language.intent import IntentRule, intent_rule
 from detector.language.lexical import Reading, read, repeated_share
 from detector.language.lexicon import fold
 
@@ -13,9 +13,23 @@ def _sat(count: int, cap: int = 2) -> float:
     return min(count, cap) / cap
 
 
-def _saturated(counts: dict[str, int], spec: tuple[tuple[str, int], ...]) -> list[float]:
-    # One comprehension instead of a call per feature: this runs for every message.
-    return [min(counts.get(group, 0), cap) / cap for group, cap in spec]
+class _Saturated:
+    """``min(count, cap) / cap`` for each ``(group, cap)`` of a fixed spec, 0.0 for the groups
+    absent. Runs for every message and a message has few groups, so it visits those only."""
+
+    def __init__(self, spec: tuple[tuple[str, int], ...]) -> None:
+        self._slots = {group: (index, cap) for index, (group, cap) in enumerate(spec)}
+        self._zeros = [0.0] * len(spec)
+
+    def __call__(self, counts: dict[str, int]) -> list[float]:
+        values = self._zeros.copy()
+        slots = self._slots
+        for group, count in counts.items():
+            slot = slots.get(group)
+            if slot is not None:
+                index, cap = slot
+                values[index] = min(count, cap) / cap
+        return values
 
 
 def _negative(counts: dict[str, int]) -> int:
@@ -37,6 +51,7 @@ _ANGER_COUNTS = (
     ("anger", 3), ("insult", 2), ("sarcasm", 2), ("angry_emoji", 1), ("repeat", 3),
     ("threat_leave", 1), ("positive", 3), ("calm", 2), ("issue", 3), ("polite", 2),
 )  # fmt: skip
+_anger_counts = _Saturated(_ANGER_COUNTS)
 
 
 def anger_features(reading: Reading, earlier: tuple[Reading, ...]) -> list[float]:
@@ -48,7 +63,7 @@ def anger_features(reading: Reading, earlier: tuple[Reading, ...]) -> list[float
     positive = "positive" in counts
     shout = reading.shout
     return [
-        *_saturated(counts, _ANGER_COUNTS),
+        *_anger_counts(counts),
         shout,
         shout if troubled and not positive else 0.0,
         shout if positive and not troubled else 0.0,
@@ -71,6 +86,7 @@ _URGENCY_COUNTS = (
     ("urg_now", 2), ("urg_deadline", 2), ("urg_time", 2), ("urg_need", 2), ("urg_event", 2),
     ("urg_critical", 2), ("relaxed", 2),
 )  # fmt: skip
+_urgency_counts = _Saturated(_URGENCY_COUNTS)
 
 
 def urgency_features(reading: Reading) -> list[float]:
@@ -85,7 +101,7 @@ def urgency_features(reading: Reading) -> list[float]:
     )
     threat = "legal_strong" in counts or "threat_leave" in counts
     return [
-        *_saturated(counts, _URGENCY_COUNTS),
+        *_urgency_counts(counts),
         1.0 if reading.soon else 0.0,
         1.0 if threat else 0.0,
         reading.shout,
@@ -156,9 +172,14 @@ INTENT_FEATURES = (
 )  # fmt: skip
 
 
-def intent_features(reading: Reading, keywords: tuple[str, ...]) -> list[float]:
-    """Whether the keyword hits in ``reading`` are a real request (features for its keywords)."""
-    rule = intent_rule(reading, keywords)
+def intent_features(
+    reading: Reading, keywords: tuple[str, ...], rule: IntentRule | None = None
+) -> list[float]:
+    """Whether the keyword hits in ``reading`` are a real request (features for its keywords).
+
+    ``rule``: ``intent_rule(reading, keywords)`` when the caller has it already."""
+    if rule is None:
+        rule = intent_rule(reading, keywords)
     keyword = fold(keywords[0]).strip() if keywords else ""
     at = reading.folded.find(keyword) if keyword else -1
     end = at + len(keyword)

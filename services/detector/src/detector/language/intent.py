@@ -37,9 +37,10 @@ _NEGATED = re.compile(
     r"\b(don't|do not|dont|not|never|no need to|no quiero|nao quero|nicht|kein|pas)\W+"
     r"(\w+\W+){0,2}$"
 )
-_HYPOTHETICAL = re.compile(
-    r"\b(just curious|not planning|before i buy|policy|guarantee|refundable)\b"
-)
+_HYPOTHETICAL_PHRASES = (
+    "just curious", "not planning", "before i buy", "policy", "guarantee", "refundable",
+)  # fmt: skip
+_HYPOTHETICAL = re.compile(r"\b(" + "|".join(_HYPOTHETICAL_PHRASES) + r")\b")
 _EXTENDED_REQUEST = re.compile(r"\b(complaints|supervisors|managers)\b")
 
 
@@ -69,30 +70,47 @@ _SENTENCE_START = re.compile(r"(^|[.!?]\s*|\n\s*)\W*$")
 _IMPERATIVE_AFTER = re.compile(r"^\W*($|[.!]|now\b|please\b|asap\b|immediately\b|ya\b|jetzt\b)")
 
 
+def _hypothetical(folded: str) -> bool:
+    # The pattern runs over the whole message; a phrase of it must occur for it to match.
+    return any(p in folded for p in _HYPOTHETICAL_PHRASES) and bool(_HYPOTHETICAL.search(folded))
+
+
+_THREAT = IntentRule(0.9, True)
+_SURE_REQUEST = IntentRule(0.85, True)
+_UNLIKELY = IntentRule(0.2, False)
+_UNDECIDED = IntentRule(0.5, False)
+
+
 def _frame(reading: Reading, needle: str, at: int) -> IntentRule:
-    """The first rule that fits the keyword's frame decides; keyword hits are rare, so every
-    rule is simply evaluated."""
+    """The first rule that fits the keyword's frame decides (in this order, each pattern only
+    run when the rules before it did not fit)."""
     folded = reading.folded
     before = folded[max(0, at - 48) : at]
     end = at + len(needle)
     after = folded[end : end + 40]
     extended = end < len(folded) and folded[end].isalnum()
     phrase = " " in needle
-    threat = any(needle in p or p in needle for p in reading.hits.get("legal_strong", ()))
-    imperative = bool(_SENTENCE_START.search(before) and _IMPERATIVE_AFTER.match(after))
-    rules = (
-        # "my lawyer will be in touch" is the threat itself
-        (threat, IntentRule(0.9, True)),
-        # "REFUND. NOW."
-        (imperative and not extended, IntentRule(0.85, True)),
-        (bool(_NEGATED.search(before) or _HYPOTHETICAL.search(folded)), IntentRule(0.2, False)),
-        (bool(_STATUS.search(before) or _AFTER_STATUS.match(after)), IntentRule(0.2, False)),
-        (bool(_REQUEST.search(before)), IntentRule(0.9, not extended or phrase)),
-        # "cancel my subscription", "speak to a person": a request by themselves
-        (phrase and not extended, IntentRule(0.85, True)),
-        (
-            bool(_INCIDENTAL.search(before)),
-            IntentRule(0.1, not reading.has("human_request") and not reading.has("anger")),
-        ),
+    # "my lawyer will be in touch" is the threat itself
+    if any(needle in p or p in needle for p in reading.hits.get("legal_strong", ())):
+        return _THREAT
+    # "REFUND. NOW."
+    if not extended and _SENTENCE_START.search(before) and _IMPERATIVE_AFTER.match(after):
+        return _SURE_REQUEST
+    if (
+        _NEGATED.search(before)
+        or _hypothetical(folded)
+        or _STATUS.search(before)
+        or _AFTER_STATUS.match(after)
+    ):
+        return _UNLIKELY
+    if _REQUEST.search(before):
+        return IntentRule(0.9, not extended or phrase)
+    # "cancel my subscription", "speak to a person": a request by themselves
+    if phrase and not extended:
+        return _SURE_REQUEST
+    incidental = _INCIDENTAL.search(before) is not None
+    return (
+        IntentRule(0.1, not reading.has("human_request") and not reading.has("anger"))
+        if incidental
+        else _UNDECIDED
     )
-    return next((rule for fits, rule in rules if fits), IntentRule(0.5, False))

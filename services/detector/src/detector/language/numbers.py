@@ -63,7 +63,28 @@ _WORD_NUMBERS = {
 }  # fmt: skip
 
 _NUMBER = r"(?:\d{1,3}(?:[ ,.]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?)"
-_WORD_NUMBER = "|".join(sorted((re.escape(w) for w in _WORD_NUMBERS), key=len, reverse=True))
+
+
+def _by_first_letter(words: list[str]) -> str:
+    """The alternation ``w1|w2|...`` of ``words`` (in that order, escaped), grouped by first
+    character: ``a(?:\\ few|n|)|t(?:hree|wo)|...``. Words with different first characters never
+    match at the same place, and within a group the order is kept, so it matches exactly what
+    the flat alternation matches; but the regex engine tests one character per group instead of
+    every word at every word boundary (durations are read in every message with a time unit)."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(
+        re.escape(first) + (rests[0] if len(rests) == 1 else f"(?:{'|'.join(rests)})")
+        for first, rests in groups.items()
+    )
+
+
+# Longest (escaped) first, the order of the flat alternation this used to be.
+_WORD_NUMBER = _by_first_letter(
+    sorted(_WORD_NUMBERS, key=lambda word: len(re.escape(word)), reverse=True)
+)
+_WORD_NUMBER_FIRST = re.escape("".join(sorted({w[0] for w in _WORD_NUMBERS})))
 _SCALE_WORDS = r"k|m|mil|thousand|million|tausend|mille"
 _CURRENCY_BEFORE = r"(?:r\$|us\$|\$|€|£|usd|eur|gbp|brl|chf)"
 _CURRENCY_AFTER = (
@@ -83,7 +104,9 @@ _DAY_UNITS = {
     "months": 30, "mes": 30, "meses": 30, "monat": 30, "monate": 30, "monaten": 30, "mois": 30,
 }  # fmt: skip
 _DAY_UNIT = "|".join(sorted((re.escape(u) for u in _DAY_UNITS), key=len, reverse=True))
-_DURATION = re.compile(rf"\b(?P<n>{_NUMBER}|{_WORD_NUMBER})[\s-]*(?P<unit>{_DAY_UNIT})\b")
+_DURATION = re.compile(
+    rf"\b(?=[\d{_WORD_NUMBER_FIRST}])(?P<n>{_NUMBER}|{_WORD_NUMBER})[\s-]*(?P<unit>{_DAY_UNIT})\b"
+)
 # Numbers that are not quantities of goods: order numbers, model names, sizes, times.
 _NOT_COUNT_BEFORE = re.compile(
     r"(#|no\.?|nr\.?|n°|nº|order|pedido|commande|bestellung|encomenda|number|numero|ref|"
