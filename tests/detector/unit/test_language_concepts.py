@@ -195,3 +195,30 @@ def test_a_contract_named_without_ending_it(
 )
 def test_a_contract_ended(judge: EmbeddedJudge, description: str, text: str) -> None:
     assert verdict(judge, description, text)[0]
+
+
+REPEAT_CONTACTS = (
+    "Escalate when the customer has written to us three or more times about one problem."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Second time I'm asking: is the walnut desk back in stock yet?",
+        "Es la segunda vez que pregunto por el código de descuento, ¿me lo podéis reenviar?",
+    ],
+)
+def test_fewer_contacts_than_the_condition_asks_for(judge: EmbeddedJudge, text: str) -> None:
+    assert not verdict(judge, REPEAT_CONTACTS, text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Third time writing about the wobbly table leg and still nothing.",
+        "Ich schreibe jetzt zum vierten Mal wegen der fehlenden Schrauben!",
+    ],
+)
+def test_as_many_contacts_as_the_condition_asks_for(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, REPEAT_CONTACTS, text)[0]
