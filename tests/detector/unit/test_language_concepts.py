@@ -159,3 +159,66 @@ def test_asking_for_one_of_the_shops_staff(judge: EmbeddedJudge) -> None:
     human = "Escalate when the customer wants a human to take over."
     text = "I'd like one of your staff to look over my warranty claim."
     assert verdict(judge, human, text) == (True, Urgency.HIGH.value)
+
+
+SERVICE_CONTRACT_DE = "Der Kunde möchte einen Servicevertrag kündigen oder nicht verlängern."
+SERVICE_CONTRACT_ES = "El cliente quiere cancelar su servicio o no renovar."
+
+
+@pytest.mark.parametrize(
+    ("description", "text"),
+    [
+        (
+            SERVICE_CONTRACT_DE,
+            "Können wir den Servicetermin für die Spülmaschine auf Donnerstag legen?",
+        ),
+        (SERVICE_CONTRACT_ES, "¿El servicio técnico puede venir el jueves por la tarde?"),
+    ],
+)
+def test_a_contract_named_without_ending_it(
+    judge: EmbeddedJudge, description: str, text: str
+) -> None:
+    """Function words of other languages are not content the cancel detector leaves uncovered,
+    so similarity to what the condition names cannot overrule it."""
+    assert not verdict(judge, description, text)[0]
+
+
+@pytest.mark.parametrize(
+    ("description", "text"),
+    [
+        (
+            SERVICE_CONTRACT_DE,
+            "Bitte den Servicevertrag nicht mehr verlängern, er läuft im Mai aus.",
+        ),
+        (SERVICE_CONTRACT_ES, "Hola, quiero dar de baja el servicio a partir de junio."),
+    ],
+)
+def test_a_contract_ended(judge: EmbeddedJudge, description: str, text: str) -> None:
+    assert verdict(judge, description, text)[0]
+
+
+REPEAT_CONTACTS = (
+    "Escalate when the customer has written to us three or more times about one problem."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Second time I'm asking: is the walnut desk back in stock yet?",
+        "Es la segunda vez que pregunto por el código de descuento, ¿me lo podéis reenviar?",
+    ],
+)
+def test_fewer_contacts_than_the_condition_asks_for(judge: EmbeddedJudge, text: str) -> None:
+    assert not verdict(judge, REPEAT_CONTACTS, text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Third time writing about the wobbly table leg and still nothing.",
+        "Ich schreibe jetzt zum vierten Mal wegen der fehlenden Schrauben!",
+    ],
+)
+def test_as_many_contacts_as_the_condition_asks_for(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, REPEAT_CONTACTS, text)[0]

@@ -136,7 +136,15 @@ _CLAUSE_STOP = frozenset(
         "about", "from", "into", "more", "than", "asks", "mentions", "wants", "says", "reports",
         "other", "such", "example", "whether", "something", "someone", "anything", "product",
         "products", "order", "orders", "item", "items", "store", "shop", "company", "using",
-        "after", "before", "their", "request", "requests", "need", "needs"
+        "after", "before", "their", "request", "requests", "need", "needs",
+        # the same kind of words in German, Spanish, French and Portuguese conditions
+        "kunde", "kundin", "kunden", "mochte", "mochten", "will", "einen", "einem", "einer",
+        "eines", "nicht", "oder", "wenn", "dass", "sich", "ihre", "ihren", "ihrem", "seine",
+        "seinen", "uber", "nach", "beim", "wird", "sind", "bestellung", "cliente", "clientes",
+        "quiere", "desea", "pide", "cuando", "para", "sobre", "algun", "alguna", "esta", "este",
+        "nuestro", "nuestra", "tienda", "pedido", "client", "veut", "souhaite", "demande",
+        "lorsque", "quand", "pour", "avec", "leur", "leurs", "notre", "boutique", "commande",
+        "quer", "deseja", "pede", "quando", "algum", "nosso", "nossa", "loja", "encomenda"
     )
 )  # fmt: skip
 

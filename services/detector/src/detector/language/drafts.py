@@ -2,7 +2,7 @@
 the embedding model should settle."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from detector.language import ConditionMatch, Judgement, Signal, Utterance
 from detector.language.conditions import ConditionPlan, plan
@@ -136,6 +136,11 @@ def draft(utterance: Utterance, weights: Weights) -> Draft:
     """The lexical pass over one utterance (about a hundred microseconds)."""
     reading = read(utterance.text)
     earlier = tuple(read(text) for text in utterance.earlier)
+    if reading.shout and (
+        "caps_lock" in reading.hits or any("caps_lock" in e.hits for e in earlier)
+    ):
+        # "sorry, caps lock is stuck": capitals that emphasise nothing
+        reading = replace(reading, shout=0.0, caps_words=0, emphatic_time=False)
     intent = None
     if utterance.keywords:
         rule = intent_rule(reading, utterance.keywords)

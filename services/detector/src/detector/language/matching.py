@@ -3,10 +3,12 @@
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from detector.language import ConditionMatch
 from detector.language.conditions import Clause, ConditionPlan, concepts, kinds
 from detector.language.lexical import Reading, repeated_share
+from detector.language.lexicon import fold
 from escalator_schemas.classification import Urgency
 
 STRONG = 0.85
@@ -62,6 +64,56 @@ def _repeated(ctx: Context) -> float:
     if ctx.earlier and (repeated_share(reading, ctx.earlier) >= 0.2 or reading.elapsed_days >= 3):
         return STRONG
     return UNSURE
+
+
+_COUNTS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "dos": 2, "tres": 3, "cuatro": 4,
+    "cinco": 5, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "deux": 2, "trois": 3, "quatre": 4,
+    "cinq": 5, "dois": 2, "duas": 2, "quatro": 4,
+}  # fmt: skip
+_ORDINALS = {
+    "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5, "5th": 5,
+    "sixth": 6, "6th": 6, "segunda": 2, "segundo": 2, "tercera": 3, "tercer": 3, "terceira": 3,
+    "cuarta": 4, "quarta": 4, "quinta": 5, "zweite": 2, "zweiten": 2, "dritte": 3, "dritten": 3,
+    "vierte": 4, "vierten": 4, "funfte": 5, "funften": 5, "deuxieme": 2, "seconde": 2,
+    "troisieme": 3, "quatrieme": 4, "cinquieme": 5,
+}  # fmt: skip
+_NUMBER_WORD = r"(\d+|" + "|".join(_COUNTS) + ")"
+_AT_LEAST = re.compile(
+    rf"\b{_NUMBER_WORD}\s*(\+|or more|times or more|ou plus|o mas|oder mehr|ou mais)"
+    rf"|\b(at least|mindestens|al menos|au moins|pelo menos|no minimo) {_NUMBER_WORD}\b"
+)
+_MORE_THAN = re.compile(
+    rf"\b(more than|mehr als|mas de|plus de|mais de) {_NUMBER_WORD} (times|mal|veces|fois|vezes)"
+)
+_TOLD_ORDINAL = re.compile(
+    r"\b(" + "|".join(_ORDINALS) + r")\s+(time|mal|vez|fois)\b"
+    r"|\b(zum|das|por|pour la|pela|la|a)\s+(" + "|".join(_ORDINALS) + r")\b"
+)
+_TOLD_TIMES = re.compile(rf"\b{_NUMBER_WORD}\s*(times|mal|veces|fois|vezes)\b|\b(twice)\b")
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else _COUNTS[word]
+
+
+@lru_cache(maxsize=1024)
+def contacts_needed(folded_clause: str) -> int | None:
+    """How many contacts a repeat-contact clause asks for ("three or more times", "at least
+    3", "more than twice"... as a count of contacts), None when it names no number."""
+    match = _AT_LEAST.search(folded_clause)
+    if match:
+        return _number(match[1] or match[4])
+    match = _MORE_THAN.search(folded_clause)
+    return _number(match[2]) + 1 if match else None
+
+
+def contacts_told(folded: str) -> int | None:
+    """Which contact this is, by the customer's count ("the second time I ask", "zum dritten
+    Mal", "I've written three times"), None when they give no count."""
+    told = [_ORDINALS[m[1] or m[4]] for m in _TOLD_ORDINAL.finditer(folded)]
+    told.extend(2 if m[3] else _number(m[1]) for m in _TOLD_TIMES.finditer(folded))
+    return max(told, default=None)
 
 
 def _health(ctx: Context) -> float:
@@ -283,6 +335,11 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
     if not clause.concepts:
         # A clause without a single content word ("100", "Escalate") says nothing to compare.
         return ClauseVerdict(0.0, urgency, f'"{clause.text}"', bool(clause.stems), generic=True)
+    if scores.get("repeated"):
+        needed = contacts_needed(fold(clause.text))
+        told = contacts_told(ctx.reading.folded) if needed else None
+        if needed and told is not None and told < needed:
+            scores["repeated"] = qualitative["repeated"] = 0.05  # "second time" is not 3+
     if len(qualitative) > 1 and _QUALIFIERS & qualitative.keys():
         score = min(qualitative.values())
     else:
