@@ -6,8 +6,10 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -161,6 +163,26 @@ async def tail(bootstrap: str, topic: str) -> AsyncIterator[TopicTail]:
         yield TopicTail(consumer)
     finally:
         await consumer.stop()
+
+
+@contextmanager
+def serving_in_thread(app: FastAPI) -> Iterator[str]:
+    """``app`` on a real uvicorn server in a thread of its own (for a test's fake remote
+    service, which must answer while the test's event loop waits); yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
 
 
 def free_port() -> int:

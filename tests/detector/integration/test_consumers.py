@@ -5,20 +5,25 @@ partitions are still decided, and the stalled one is decided once the model answ
 
 import asyncio
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
 from escalator_schemas import topics
 from escalator_schemas.events import EscalationDetected
-from tests.stack import ServiceProcess, demo_config, now, producer, publish_config, tail
+from tests.stack import (
+    ServiceProcess,
+    demo_config,
+    now,
+    producer,
+    publish_config,
+    serving_in_thread,
+    tail,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -57,21 +62,11 @@ class StallingLlm:
 @pytest.fixture
 def stalling_llm() -> Iterator[tuple[str, StallingLlm]]:
     llm = StallingLlm()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(llm.app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the fake LLM did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1", llm
-    finally:
-        llm.release.set()
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serving_in_thread(llm.app) as url:
+        try:
+            yield f"{url}/v1", llm
+        finally:
+            llm.release.set()  # before the server waits for its requests to end
 
 
 async def test_a_batch_waiting_on_the_model_does_not_hold_up_other_partitions(

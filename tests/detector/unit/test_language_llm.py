@@ -3,13 +3,10 @@
 import asyncio
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -17,6 +14,7 @@ from detector.language import ConditionMatch, Judgement, Signal, Utterance
 from detector.language.llm import LlmJudge
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
+from tests.stack import serving_in_thread
 
 LEGAL = TriggerCondition(
     label="Legal threat", description="Escalate when the customer threatens to sue."
@@ -40,7 +38,7 @@ def _fake_llm() -> FastAPI:
         app.state.requests.append(body)
         mode = body["model"]
         if mode == "slow":
-            await asyncio.sleep(2)
+            await asyncio.sleep(30)  # far past any timeout the tests give the judge
         if mode == "error":
             return JSONResponse({"error": "overloaded"}, status_code=503)
         if mode == "garbage":
@@ -75,19 +73,8 @@ def _fake_llm() -> FastAPI:
 @pytest.fixture(scope="session")
 def llm_server() -> Iterator[tuple[str, FastAPI]]:
     app = _fake_llm()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "fake LLM server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/v1", app
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving_in_thread(app) as url:
+        yield f"{url}/v1", app
 
 
 class FixedJudge:
@@ -143,12 +130,12 @@ async def test_failures_fall_back_to_the_embedded_verdicts(
 ) -> None:
     url, _ = llm_server
     judge = LlmJudge(fallback=FixedJudge(), base_url=url, model=model, timeout_s=0.3)
-    started = time.monotonic()
     try:
-        judged = await judge.judge(UTTERANCES)
+        # Without its own timeout the judge would wait 30 s on the slow server and fail here.
+        async with asyncio.timeout(15):
+            judged = await judge.judge(UTTERANCES)
     finally:
         await judge.aclose()
-    assert time.monotonic() - started < 1.5  # the timeout holds even for the slow server
     assert [m.detail for m in judged[0].conditions] == ["embedded", "embedded"]
     assert any("llm unavailable" in note for note in judged[0].notes)
 
