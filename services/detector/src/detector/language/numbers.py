@@ -256,6 +256,15 @@ _LIMIT = re.compile(
     r"(?:\s?[\w$€£-]+)?)"
 )
 _PLUS = re.compile(rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER})\s?\+\s?(?P<unit>\w+)?")
+_FEWER = frozenset(("less", "fewer", "under", "weniger", "menos", "moins"))
+_TIMES = re.compile(r"\b(times|mal|veces|fois|vezes)\b")
+# The comparison after the number: "100 or more units", "50 oder mehr", "10 ou moins".
+_AFTER = re.compile(
+    rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER}(?:\s?(?:{_SCALE_WORDS})\b)?)(?:\s?[\w$€£-]+)?"
+    r"\s+(?P<cmp>or more|or above|and above|and over|or over|or higher|oder mehr|o mas|ou plus|"
+    r"ou mais|or less|or fewer|or under|and under|oder weniger|o menos|ou moins|ou menos)\b"
+    r"(?:\s(?P<unit>[\w$€£-]+))?"
+)
 
 
 def limits(folded_condition: str) -> list[Limit]:
@@ -266,6 +275,11 @@ def limits(folded_condition: str) -> list[Limit]:
         found.extend(_limit(op, match["q"]))
     for match in _PLUS.finditer(folded_condition):
         found.extend(_limit(">=", match.group(0).replace("+", " ")))
+    for match in _AFTER.finditer(folded_condition):
+        if _TIMES.search(match.group(0)):
+            continue  # "3 or more times" counts contacts, which ``matching`` compares
+        op = "<=" if match["cmp"].split()[-1] in _FEWER else ">="
+        found.extend(_limit(op, f"{match['q']} {match['unit'] or ''}"))
     return found
 
 
