@@ -222,3 +222,83 @@ def test_fewer_contacts_than_the_condition_asks_for(judge: EmbeddedJudge, text: 
 )
 def test_as_many_contacts_as_the_condition_asks_for(judge: EmbeddedJudge, text: str) -> None:
     assert verdict(judge, REPEAT_CONTACTS, text)[0]
+
+
+MEMBER = "The customer says they are a Silver Leaf member or quotes a Silver Leaf member number."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a Silver Leaf member since 2019, is the early sale open to me?",
+        "Soy socia Silver Leaf, ¿me aplican el envío gratis?",
+    ],
+)
+def test_a_member_in_their_own_voice(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, MEMBER, text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My brother is a Silver Leaf member, can he order for me?",
+        "I'm not a Silver Leaf member yet, how do I join?",
+        "Wie kann ich Silver-Leaf-Mitglied werden?",
+    ],
+)
+def test_a_membership_someone_else_holds_or_wants(judge: EmbeddedJudge, text: str) -> None:
+    assert not verdict(judge, MEMBER, text)[0]
+
+
+ACCESSIBILITY = (
+    "Because of a disability (low vision, blindness, a motor impairment) the customer cannot "
+    "use our app or website."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My screen reader skips the quantity field, so I can't change how many I buy.",
+        "Je suis malvoyante et je n'arrive pas à lire le bouton de paiement.",
+    ],
+)
+def test_a_barrier_reported(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, ACCESSIBILITY, text) == (True, Urgency.HIGH.value)
+
+
+def test_an_accessibility_word_without_a_barrier(judge: EmbeddedJudge) -> None:
+    assert not verdict(judge, ACCESSIBILITY, "Is the garden bench wide enough for a wheelchair?")[0]
+
+
+BEREAVEMENT = "The customer tells us that the subscriber or account holder has died."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My husband died in March and his razor subscription still bills our card.",
+        "Mi madre falleció y quiero cerrar su cuenta.",
+    ],
+)
+def test_a_death_in_the_family(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, BEREAVEMENT, text) == (True, Urgency.HIGH.value)
+
+
+def test_a_device_that_died(judge: EmbeddedJudge) -> None:
+    assert not verdict(judge, BEREAVEMENT, "The speaker died after an hour, is the battery bad?")[0]
+
+
+def test_made_to_measure_and_business_purchases(judge: EmbeddedJudge) -> None:
+    custom = "The customer asks for a made-to-measure or custom-size product."
+    assert verdict(judge, custom, "Machen Sie die Vorhänge auch als Maßanfertigung?")[0]
+    business = "The customer buys for a school or company and needs a purchase order or quote."
+    assert verdict(judge, business, "Pouvez-vous nous envoyer un devis pour 20 chaises ?")[0]
+
+
+HEALTH_QUESTION = "The customer asks whether a product is safe for them given a medical condition."
+
+
+def test_a_condition_named_while_asking(judge: EmbeddedJudge) -> None:
+    text = "Estoy embarazada, ¿puedo usar el aceite de romero?"
+    assert verdict(judge, HEALTH_QUESTION, text) == (True, Urgency.HIGH.value)

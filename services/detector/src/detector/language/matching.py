@@ -203,6 +203,61 @@ def _press(ctx: Context) -> float:
     return 0.0
 
 
+RULED_OUT = 0.05
+"""The detector read its cue and ruled the clause out: similarity is not consulted."""
+
+# "I'm a Gold member", "soy socia Premium", "ich bin seit Jahren Mitglied": the customer's
+# own claim; "not a member yet", "become a member" claim nothing.
+_MEMBER_CLAIM = re.compile(
+    r"\b(i'm|im|i am|i've been|ive been|we're|we are|soy|somos|ich bin|wir sind|je suis|"
+    r"nous sommes|sou)\b(?P<between>(?:\W+[\w'-]+){0,5}?)\W+(member|miembro|socio|socia|"
+    r"mitglied|membre|adherent|adherente|membro)\b"
+    r"|\b(my|our|mi|mein|meine|meiner|mon|notre|meu|minha|nosso)\W+(member|membership|mitglieds|"
+    r"numero de socio|numero de miembro|numero de membre|numero d'adherent|numero de socio|"
+    r"numero de membro)"
+)
+_NOT_CLAIMED = re.compile(
+    r"\b(not|no|never|yet|become|becoming|nicht|kein|keine|noch|werden|pas|devenir|nao|ainda|"
+    r"tornar|hacerme|ser)\b"
+)
+
+
+def _member(ctx: Context) -> float:
+    """The customer says they are a member (of the loyalty scheme the clause names)."""
+    for match in _MEMBER_CLAIM.finditer(ctx.reading.folded):
+        if not _NOT_CLAIMED.search(match["between"] or ""):
+            return STRONG
+    return RULED_OUT
+
+
+def _both(need: str, *also: str) -> Callable[[Context], float]:
+    """A cue of ``need`` together with one of ``also``; ``need`` alone rules the clause out
+    ("is the sofa wheelchair friendly?" reports no barrier, "my phone died" no death)."""
+
+    def detect(ctx: Context) -> float:
+        if not ctx.reading.has(need):
+            return 0.0
+        return STRONG if any(ctx.reading.has(group) for group in also) else RULED_OUT
+
+    return detect
+
+
+def _bereavement(ctx: Context) -> float:
+    reading = ctx.reading
+    if reading.has("death_person"):
+        return STRONG
+    return _both("death_any", "kin")(ctx)
+
+
+def _health_advice(ctx: Context) -> float:
+    """A condition, allergy, pregnancy or medication named while asking about a product."""
+    reading = ctx.reading
+    if not (reading.has("health_trait") or reading.has("medical_state")):
+        return 0.0
+    asking = reading.question or "?" in reading.folded
+    return STRONG if asking else RULED_OUT
+
+
 def _cue(group: str, score: float = STRONG) -> Callable[[Context], float]:
     return lambda ctx: score if ctx.reading.has(group) else 0.0
 
@@ -226,6 +281,12 @@ _DETECTORS: dict[str, Callable[[Context], float]] = {
     "review": _cue("threat_leave"),
     "competitor": _competitor,
     "press": _press,
+    "member": _member,
+    "accessibility": _both("a11y_need", "a11y_barrier"),
+    "bereavement": _bereavement,
+    "custom_made": _cue("custom_order", 0.8),
+    "business_buyer": _cue("business_buy", 0.8),
+    "health_advice": _health_advice,
 }
 # The cue groups each detector reads: a message with none of them scores 0 on it. Detectors
 # missing here read the judge's own estimates (anger, urgency, legal) and always run.
@@ -245,6 +306,12 @@ _READS: dict[str, tuple[str, ...]] = {
     "review": ("threat_leave",),
     "competitor": ("competitor", "price"),
     "press": ("press_offer", "press_person", "press_outlet"),
+    "member": ("member_word",),
+    "accessibility": ("a11y_need",),
+    "bereavement": ("death_person", "death_any"),
+    "custom_made": ("custom_order",),
+    "business_buyer": ("business_buy",),
+    "health_advice": ("health_trait", "medical_state"),
 }
 # Concepts that qualify another ("frustrated about a late delivery"): both must hold.
 _QUALIFIERS = frozenset({"anger", "urgent"})
