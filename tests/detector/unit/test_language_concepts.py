@@ -302,3 +302,37 @@ HEALTH_QUESTION = "The customer asks whether a product is safe for them given a 
 def test_a_condition_named_while_asking(judge: EmbeddedJudge) -> None:
     text = "Estoy embarazada, ¿puedo usar el aceite de romero?"
     assert verdict(judge, HEALTH_QUESTION, text) == (True, Urgency.HIGH.value)
+
+
+def test_ending_a_subscription_without_the_word_cancel(judge: EmbeddedJudge) -> None:
+    description = "The customer wants to stop their subscription."
+    assert verdict(judge, description, "Please end my tea-of-the-month plan after June.")[0]
+
+
+def test_one_order_cancelled_is_not_a_contract_ended(judge: EmbeddedJudge) -> None:
+    description = "The customer wants to end their phone contract early (single orders aside)."
+    assert not verdict(judge, description, "Can I still cancel the order I placed an hour ago?")[0]
+
+
+DAMAGED = "The customer says an item arrived damaged (a damaged outer box alone does not count)."
+
+
+def test_a_dented_box_around_an_intact_item(judge: EmbeddedJudge) -> None:
+    text = "The carton was crushed at one end but the kettle inside is fine. Does it have a filter?"
+    assert not verdict(judge, DAMAGED, text)[0]
+
+
+def test_an_item_that_arrived_in_pieces(judge: EmbeddedJudge) -> None:
+    assert verdict(judge, DAMAGED, "La lámpara de cristal llegó hecha pedazos.")[0]
+
+
+PRIVACY = "The customer asks us to delete or send them the personal data we hold."
+
+
+def test_data_mentioned_without_a_request(judge: EmbeddedJudge) -> None:
+    text = "Do I need an account? I'd rather not hand over my personal data for one candle."
+    assert not verdict(judge, PRIVACY, text)[0]
+
+
+def test_a_data_request(judge: EmbeddedJudge) -> None:
+    assert verdict(judge, PRIVACY, "Bitte löschen Sie meine Daten, ich kaufe hier nicht mehr.")[0]

@@ -258,6 +258,75 @@ def _health_advice(ctx: Context) -> float:
     return STRONG if asking else RULED_OUT
 
 
+# "stop my coffee subscription", "end the lease", "beende mein Abo": a verb of ending a few
+# words before what recurs.
+_STOP_RECURRING = re.compile(
+    r"\b(stop|end|quit|close|parar|terminar|detener|finalizar|beenden|stoppen|arreter|"
+    r"mettre fin a|encerrar|interromper)\b(?:\W+[\w'-]+){0,4}?\W+(subscription|membership|"
+    r"plan|contract|lease|suscripcion|membresia|contrato|abo|abonnement|mitgliedschaft|vertrag|"
+    r"contrat|assinatura|plano)\b"
+)
+
+
+_RECURRING = re.compile(
+    r"\b(subscription|membership|contract|lease|rental|plan|suscripcion|membresia|contrato|"
+    r"alquiler|abo|abonnement|mitgliedschaft|vertrag|contrat|location|assinatura|plano)"
+)
+_ORDERS = re.compile(
+    r"\b(orders?|purchases?|pedidos?|compras?|bestellung\w*|commandes?|encomendas?)\b"
+)
+_ASIDE = re.compile(r"\([^)]*\)")
+
+
+@lru_cache(maxsize=1024)
+def only_recurring(folded_clause: str) -> bool:
+    """The clause is about ending something recurring (a subscription, a contract), not about
+    cancelling an order; an aside ("this does not cover cancelling an order") is not its topic."""
+    topic = _ASIDE.sub(" ", folded_clause)
+    return bool(_RECURRING.search(topic)) and not _ORDERS.search(topic)
+
+
+def _cancel(ctx: Context) -> float:
+    reading = ctx.reading
+    if reading.has("cancel") or _STOP_RECURRING.search(reading.folded):
+        return 0.8
+    return 0.0
+
+
+def _sentences_with(reading: Reading, group: str) -> list[str]:
+    phrases = reading.hits.get(group, ())
+    return [s for s in _SENTENCE.findall(reading.folded) if any(p in s for p in phrases)]
+
+
+def _damage(ctx: Context) -> float:
+    """An item reported damaged; a dented box around an item the customer says is fine is
+    damage to the packaging only."""
+    reading = ctx.reading
+    if reading.has("broken_apart"):
+        return 0.8
+    if not reading.has("damaged"):
+        return 0.0
+    packaging = reading.hits.get("packaging", ())
+    box_only = reading.has("item_fine") and all(
+        any(p in sentence for p in packaging) for sentence in _sentences_with(reading, "damaged")
+    )
+    return RULED_OUT if box_only else 0.8
+
+
+def _privacy(ctx: Context) -> float:
+    """A request about the customer's data (delete, copy, access) or a privacy law invoked;
+    data merely mentioned ("I'd rather not leave my details everywhere") requests nothing."""
+    reading = ctx.reading
+    if not reading.has("privacy"):
+        return 0.0
+    if reading.has("privacy_act") or _PRIVACY_LAW.search(reading.folded):
+        return STRONG
+    return RULED_OUT
+
+
+_PRIVACY_LAW = re.compile(r"\b(gdpr|ccpa|cpra|lgpd|dsgvo|rgpd|lopd|dsar|cnil|data subject)\b")
+
+
 def _cue(group: str, score: float = STRONG) -> Callable[[Context], float]:
     return lambda ctx: score if ctx.reading.has(group) else 0.0
 
@@ -271,12 +340,12 @@ _DETECTORS: dict[str, Callable[[Context], float]] = {
     "safety": lambda ctx: _reported(ctx.reading, "safety"),
     "health": _health,
     "fraud": _fraud,
-    "privacy": _cue("privacy"),
+    "privacy": _privacy,
     "bulk": _cue("bulk", 0.8),
     "high_value": lambda _ctx: 0.0,
-    "cancel": _cue("cancel", 0.8),
+    "cancel": _cancel,
     "refund": _cue("refund_want", 0.8),
-    "damage": _cue("damaged", 0.8),
+    "damage": _damage,
     "delivery": _cue("delivery_problem", 0.8),
     "review": _cue("threat_leave"),
     "competitor": _competitor,
@@ -299,9 +368,9 @@ _READS: dict[str, tuple[str, ...]] = {
     "privacy": ("privacy",),
     "bulk": ("bulk",),
     "high_value": (),
-    "cancel": ("cancel",),
+    "cancel": ("cancel", "subscription_word"),
     "refund": ("refund_want",),
-    "damage": ("damaged",),
+    "damage": ("damaged", "broken_apart"),
     "delivery": ("delivery_problem",),
     "review": ("threat_leave",),
     "competitor": ("competitor", "price"),
@@ -407,6 +476,14 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
         told = contacts_told(ctx.reading.folded) if needed else None
         if needed and told is not None and told < needed:
             scores["repeated"] = qualitative["repeated"] = 0.05  # "second time" is not 3+
+    reading = ctx.reading
+    if (
+        scores.get("cancel")
+        and reading.has("order_word")
+        and not reading.has("subscription_word")
+        and only_recurring(fold(clause.text))
+    ):
+        scores["cancel"] = qualitative["cancel"] = RULED_OUT  # one order, not the contract
     if len(qualitative) > 1 and _QUALIFIERS & qualitative.keys():
         score = min(qualitative.values())
     else:
