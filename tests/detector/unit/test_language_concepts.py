@@ -336,3 +336,28 @@ def test_data_mentioned_without_a_request(judge: EmbeddedJudge) -> None:
 
 def test_a_data_request(judge: EmbeddedJudge) -> None:
     assert verdict(judge, PRIVACY, "Bitte löschen Sie meine Daten, ich kaufe hier nicht mehr.")[0]
+
+
+WHOLESALE = "The customer wants 200 or more units, or asks about stockist or reseller pricing."
+
+
+def test_buying_in_bulk_below_the_limit(judge: EmbeddedJudge) -> None:
+    text = "Can I buy the soy candles in bulk? I'd need 12 for my sister's wedding tables."
+    assert not verdict(judge, WHOLESALE, text)[0]
+
+
+def test_a_reseller_below_the_unit_limit_still_asks_for_reseller_pricing(
+    judge: EmbeddedJudge,
+) -> None:
+    text = "We're a reseller in Leeds; what's your reseller price for 30 candles to start?"
+    assert verdict(judge, WHOLESALE, text)[0]
+
+
+CREATORS = (
+    "A blogger, or a creator with more than 50,000 followers, asks for samples or a sponsorship."
+)
+
+
+def test_a_creator_below_the_audience_limit(judge: EmbeddedJudge) -> None:
+    text = "Ich bin Content Creator mit 800 Followern, habt ihr einen Rabattcode für mich?"
+    assert not verdict(judge, CREATORS, text)[0]

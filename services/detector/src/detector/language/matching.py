@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from detector.language import ConditionMatch
@@ -397,6 +397,12 @@ class ClauseVerdict:
     """Similarity should be consulted (an unsure detector, or a clause no detector covers)."""
     generic: bool = False
     """The clause is about no known concept: only similarity can match it."""
+    outside: frozenset[str] = frozenset()
+    """Concepts whose limit in this clause the message's own numbers fail ("a 5-pack" for
+    "100 or more units", "312 followers" for "more than 10,000 followers")."""
+    by_number: bool = False
+    """Matched on evidence a sibling clause's limit measures: a creator's role (their
+    audience), buying "in bulk" (how many)."""
 
 
 def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
@@ -465,9 +471,12 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
             score = max(quantity_cues, default=0.0) if not qualitative else 0.0
             return ClauseVerdict(score, urgency, f'"{clause.text}": no number to compare', False)
         number_score, why = numbers
+        outside = frozenset(clause.concepts) if number_score < 0.5 else frozenset()
         if qualitative:
             number_score = min(number_score, *qualitative.values())
-        return ClauseVerdict(number_score, urgency, f'"{clause.text}": {why}', False)
+        return ClauseVerdict(
+            number_score, urgency, f'"{clause.text}": {why}', False, outside=outside
+        )
     if not clause.concepts:
         # A clause without a single content word ("100", "Escalate") says nothing to compare.
         return ClauseVerdict(0.0, urgency, f'"{clause.text}"', bool(clause.stems), generic=True)
@@ -497,7 +506,31 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
         _OWN_CLASSIFIER & set(clause.concepts)
     )
     names = "/".join(clause.concepts)
-    return ClauseVerdict(score, urgency, f'"{clause.text}" ({names})', uncertain)
+    by_number = score >= 0.5 and all(
+        _measured(name, ctx.reading) for name, s in scores.items() if s >= 0.5
+    )
+    return ClauseVerdict(
+        score, urgency, f'"{clause.text}" ({names})', uncertain, by_number=by_number
+    )
+
+
+# Buying "in bulk" says how many, which a number can contradict; "wholesale" or "reseller"
+# says who buys, which it cannot.
+_VOLUME = frozenset(
+    fold(p)
+    for p in (
+        "in bulk", "bulk order", "bulk orders", "bulk pricing", "bulk discount", "large order",
+        "large quantity", "large quantities", "volume discount", "volume pricing", "pedido grande",
+        "gran cantidad", "großbestellung", "mengenrabatt", "großen mengen", "grosse commande",
+        "grande quantité", "grande quantidade",
+    )
+)  # fmt: skip
+
+
+def _measured(name: str, reading: Reading) -> bool:
+    if name == "bulk":
+        return set(reading.hits.get("bulk", ())) <= _VOLUME
+    return name == "press"
 
 
 def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
@@ -511,6 +544,16 @@ def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) ->
 
 
 def _combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
+    outside = frozenset().union(*(v.outside for v in verdicts))
+    if outside:
+        # The message's own numbers fail the condition's limit on a concept: a clause that
+        # matched the same concept on evidence that limit measures does not hold either.
+        verdicts = [
+            replace(v, score=RULED_OUT, by_number=False)
+            if v.by_number and outside & set(clause.concepts)
+            else v
+            for v, clause in zip(verdicts, plan.clauses, strict=True)
+        ]
     best = max(verdicts, key=lambda v: v.score)
     matched = [v for v in verdicts if v.score >= 0.5]
     urgency = max((v.urgency for v in matched), key=lambda u: u.rank, default=best.urgency)
