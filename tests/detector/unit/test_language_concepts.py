@@ -361,3 +361,9 @@ CREATORS = (
 def test_a_creator_below_the_audience_limit(judge: EmbeddedJudge) -> None:
     text = "Ich bin Content Creator mit 800 Followern, habt ihr einen Rabattcode für mich?"
     assert not verdict(judge, CREATORS, text)[0]
+
+
+def test_a_reference_the_condition_says_how_to_recognise(judge: EmbeddedJudge) -> None:
+    description = "The customer gives a Harbour Club number (these start with HC-)."
+    assert verdict(judge, description, "Hi! hc-55102 here, can I book the tasting evening?")[0]
+    assert not verdict(judge, description, "Hi! Can I book the tasting evening for 2?")[0]

@@ -426,6 +426,23 @@ class _Facts:
     """The cue groups its detectors read; None when one reads the judge's estimates."""
     silent: ClauseVerdict
     """The verdict on a message with none of those groups and no number."""
+    code: re.Pattern[str] | None = None
+    """A reference the clause says how to recognise ("member numbers start with GL-")."""
+
+
+# "(these start with PC-)", "beginnen mit KD", "empiezan por VIP-": how a code looks.
+_CODE_PREFIX = re.compile(
+    r"\b(?:start|starts|starting|begin|begins|beginning|beginnen|beginnt|empiezan|empieza|"
+    r"comienzan|commencent|commence|comecam|comeca|iniciam)\s+(?:with|by|mit|por|par|com)\s+"
+    r"[\"'\u201c\u2018]?(?P<prefix>[a-z0-9]*[a-z][a-z0-9]*-?)"
+)
+
+
+def _code(folded_clause: str) -> re.Pattern[str] | None:
+    match = _CODE_PREFIX.search(folded_clause)
+    if not match:
+        return None
+    return re.compile(rf"(?<![\w-]){re.escape(match['prefix'])}\s?\d")
 
 
 def _facts(clause: Clause) -> _Facts:
@@ -442,7 +459,7 @@ def _facts(clause: Clause) -> _Facts:
     silent = _judge(clause, Context(reading, (), 0.0, 0.0, 0.0), urgency)
     groups = [_READS.get(name) for name in clause.concepts]
     reads = None if None in groups else frozenset(g for found in groups if found for g in found)
-    clause.facts = _Facts(urgency, reads, silent)
+    clause.facts = _Facts(urgency, reads, silent, _code(fold(clause.text)))
     return clause.facts
 
 
@@ -450,6 +467,8 @@ def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
     """The lexical verdict on one clause; similarity may refine it later."""
     facts = _facts(clause)
     reading = ctx.reading
+    if facts.code is not None and facts.code.search(reading.folded):
+        return ClauseVerdict(STRONG, facts.urgency, f'"{clause.text}": the code given', False)
     if (
         facts.reads is not None
         and not (clause.limits and reading.quantities)
