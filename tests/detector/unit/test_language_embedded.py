@@ -343,3 +343,20 @@ def test_a_failing_model_leaves_the_decision_to_the_cues(judge: EmbeddedJudge) -
     assert clear.anger.present
     assert not open_.used_model
     assert any("model failed" in note for note in open_.notes)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm on my feet for ten-hour shifts at the hospital, which of your insoles helps most?",
+        "Ordering 25 tote bags for our team party, do you print on both sides if I order today?",
+        "Für unsere Hochzeit: gibt es die Servietten auch in Salbeigrün, wenn ich heute bestelle?",
+    ],
+)
+def test_a_question_planning_a_purchase_is_not_urgency(judge: EmbeddedJudge, text: str) -> None:
+    assert not one(judge, text).urgency.present
+
+
+def test_an_occasion_with_a_delivery_gone_wrong_is_urgency(judge: EmbeddedJudge) -> None:
+    text = "The dress for my sister's wedding tomorrow still hasn't arrived, can you help today?"
+    assert one(judge, text).urgency.present

@@ -14,6 +14,7 @@ from detector.language.features import (
     urgency_features,
     urgency_has_cues,
     urgency_is_evident,
+    urgency_is_idle_question,
 )
 from detector.language.intent import intent_rule
 from detector.language.legal import legal_score
@@ -167,6 +168,9 @@ def draft(utterance: Utterance, weights: Weights) -> Draft:
         legal=legal_score(reading),
         plans=[plan(condition) for condition in utterance.conditions],
     )
+    if urgency_is_idle_question(reading):
+        result.urgency.probability = min(result.urgency.probability, 0.45)
+        result.urgency.uncertain = False
     result.judge_clauses()
     return result
 

@@ -166,6 +166,21 @@ def urgency_is_evident(reading: Reading) -> bool:
     return (kinds >= 2 and strong) or reading.demand or (reading.soon and "urg_need" in counts)
 
 
+def urgency_is_idle_question(reading: Reading) -> bool:
+    """A question whose only time cues are an occasion or a day ("for our office party", "if I
+    order today", "a 12-hour shift") and no trouble reported: a customer planning a purchase,
+    with no need or deadline the shop is failing. Such a message is never an urgent need."""
+    counts = reading.counts
+    return (
+        reading.question
+        and not reading.soon
+        and not reading.demand
+        and not reading.emphatic_time
+        and not any(group in counts for group in _STRONG_URGENCY)
+        and not any(group in counts for group in _ANGER_CUES)
+    )
+
+
 INTENT_FEATURES = (
     "rule", "certain", "phrase_keyword", "extended_word", "question", "shout", "now", "anger",
     "positive", "human_request", "legal_strong", "refund_want", "cancel", "polite",
