@@ -360,3 +360,19 @@ def test_a_question_planning_a_purchase_is_not_urgency(judge: EmbeddedJudge, tex
 def test_an_occasion_with_a_delivery_gone_wrong_is_urgency(judge: EmbeddedJudge) -> None:
     text = "The dress for my sister's wedding tomorrow still hasn't arrived, can you help today?"
     assert one(judge, text).urgency.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this checkout page is trash on my tablet 🙄 anyway, is the linen shirt pre-washed?",
+        "Eure App ist echt Müll 🙄 egal, gibt es die Jacke auch in Oliv?",
+    ],
+)
+def test_a_jab_in_passing_then_a_plain_question(judge: EmbeddedJudge, text: str) -> None:
+    assert not one(judge, text).anger.present
+
+
+def test_moving_on_does_not_excuse_a_problem(judge: EmbeddedJudge) -> None:
+    text = "Your courier is useless and my parcel is lost 🙄 anyway, when do I get my refund?"
+    assert one(judge, text).anger.present
