@@ -376,3 +376,23 @@ def test_a_jab_in_passing_then_a_plain_question(judge: EmbeddedJudge, text: str)
 def test_moving_on_does_not_excuse_a_problem(judge: EmbeddedJudge) -> None:
     text = "Your courier is useless and my parcel is lost 🙄 anyway, when do I get my refund?"
     assert one(judge, text).anger.present
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("The app told me to write 'complaint' in the chat: the lid of my cooler is cracked.",
+         "complaint"),
+        ("Somebody bought two gift cards with my account, I never ordered them. Is it fraud?",
+         "fraud"),
+    ],
+)  # fmt: skip
+def test_a_keyword_the_message_backs_is_meant(
+    judge: EmbeddedJudge, text: str, keyword: str
+) -> None:
+    assert one(judge, text, keywords=(keyword,)).keyword_intent >= 0.5
+
+
+def test_asking_whether_one_must_talk_to_a_person(judge: EmbeddedJudge) -> None:
+    text = "If the blender stops working, would I need to speak to a person, or is there a form?"
+    assert one(judge, text, keywords=("speak to a person",)).keyword_intent < 0.5
