@@ -396,3 +396,16 @@ def test_a_keyword_the_message_backs_is_meant(
 def test_asking_whether_one_must_talk_to_a_person(judge: EmbeddedJudge) -> None:
     text = "If the blender stops working, would I need to speak to a person, or is there a form?"
     assert one(judge, text, keywords=("speak to a person",)).keyword_intent < 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The replacement hose has to be here Thursday at the latest, the plumber comes then.",
+        "Necesito el cargador el viernes a más tardar, me voy de viaje.",
+        "Die Lampe muss spätestens Samstag da sein, dann ziehen wir ein.",
+        "Preciso do berço na sexta, o mais tardar.",
+    ],
+)
+def test_a_latest_date_is_a_deadline(judge: EmbeddedJudge, text: str) -> None:
+    assert one(judge, text).urgency.present
