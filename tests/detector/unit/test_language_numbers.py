@@ -101,3 +101,20 @@ def test_conditions_split_into_clauses(description: str, clauses: list[str]) -> 
 )
 def test_durations(text: str, days: list[float]) -> None:
     assert durations(fold(text)) == [Quantity(value, Kind.DAYS) for value in days]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("returns asked for within 30 days of delivery", Limit("<=", 30, Kind.DAYS)),
+        ("innerhalb von 14 Tagen nach Lieferung", Limit("<=", 14, Kind.DAYS)),
+    ],
+)
+def test_within_a_period_is_a_limit(condition: str, expected: Limit) -> None:
+    assert limits(fold(condition)) == [expected]
+
+
+def test_a_term_is_not_time_that_passed() -> None:
+    found = quantities(fold("Six weeks into my 24-month warranty the hinge snapped."))
+    assert found == [Quantity(42, Kind.DAYS)]
+    assert quantities(fold("after a 3-week wait")) == [Quantity(21, Kind.DAYS)]

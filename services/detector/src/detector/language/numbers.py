@@ -199,13 +199,21 @@ def durations(folded: str) -> list[Quantity]:
     return _durations(folded, [])
 
 
+_TERM = re.compile(
+    r"\d+-(day|week|month|year)\s+(warranty|guarantee|return|returns|trial|subscription|plan|"
+    r"contract|window|policy|period|money-back|membership|lease)\b"
+)
+
+
 def _durations(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     found = []
     for match in _DURATION.finditer(folded):
         value = _to_float(match.group("n"))
+        taken.append(match.span())
+        if _TERM.match(folded, match.start("n")):
+            continue  # "a 12-month warranty", "30-day returns": a term, not time that passed
         if value is not None:
             found.append(Quantity(value * _DAY_UNITS[match.group("unit")], Kind.DAYS))
-            taken.append(match.span())
     return found
 
 
@@ -245,7 +253,8 @@ _COMPARATORS: tuple[tuple[str, str], ...] = (
     (r"(?:more than|over|above|exceeding|exceeds|greater than|larger than|bigger than|"
      r"upwards of|in excess of|mas de|mas que|mehr als|uber|ueber|plus de|superieur a|"
      r"superior a|acima de|mais de|mais que|>)", ">"),
-    (r"(?:at most|no more than|up to|maximum(?: of)?|hochstens|au plus|como maximo|no maximo)",
+    (r"(?:at most|no more than|up to|maximum(?: of)?|hochstens|au plus|como maximo|no maximo|"
+     r"within|innerhalb von|innerhalb|dentro de|dans les|em ate)",
      "<="),
     (r"(?:less than|fewer than|under|below|weniger als|unter|moins de|menos de|<)", "<"),
 )  # fmt: skip
