@@ -261,6 +261,7 @@ ACCESSIBILITY = (
     [
         "My screen reader skips the quantity field, so I can't change how many I buy.",
         "Je suis malvoyante et je n'arrive pas à lire le bouton de paiement.",
+        "Ich bin sehbehindert und kann mit dem Screenreader die Größe nicht auswählen.",
     ],
 )
 def test_a_barrier_reported(judge: EmbeddedJudge, text: str) -> None:
