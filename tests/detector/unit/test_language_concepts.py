@@ -335,8 +335,16 @@ def test_data_mentioned_without_a_request(judge: EmbeddedJudge) -> None:
     assert not verdict(judge, PRIVACY, text)[0]
 
 
-def test_a_data_request(judge: EmbeddedJudge) -> None:
-    assert verdict(judge, PRIVACY, "Bitte löschen Sie meine Daten, ich kaufe hier nicht mehr.")[0]
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bitte löschen Sie meine Daten, ich kaufe hier nicht mehr.",
+        "Por favor, borrad mis datos personales de vuestra lista.",
+        "Apaguem meus dados, por favor.",
+    ],
+)
+def test_a_data_request(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, PRIVACY, text)[0]
 
 
 WHOLESALE = "The customer wants 200 or more units, or asks about stockist or reseller pricing."
