@@ -222,3 +222,157 @@ def test_fewer_contacts_than_the_condition_asks_for(judge: EmbeddedJudge, text: 
 )
 def test_as_many_contacts_as_the_condition_asks_for(judge: EmbeddedJudge, text: str) -> None:
     assert verdict(judge, REPEAT_CONTACTS, text)[0]
+
+
+MEMBER = "The customer says they are a Silver Leaf member or quotes a Silver Leaf member number."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a Silver Leaf member since 2019, is the early sale open to me?",
+        "Soy socia Silver Leaf, ¿me aplican el envío gratis?",
+    ],
+)
+def test_a_member_in_their_own_voice(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, MEMBER, text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My brother is a Silver Leaf member, can he order for me?",
+        "I'm not a Silver Leaf member yet, how do I join?",
+        "Wie kann ich Silver-Leaf-Mitglied werden?",
+    ],
+)
+def test_a_membership_someone_else_holds_or_wants(judge: EmbeddedJudge, text: str) -> None:
+    assert not verdict(judge, MEMBER, text)[0]
+
+
+ACCESSIBILITY = (
+    "Because of a disability (low vision, blindness, a motor impairment) the customer cannot "
+    "use our app or website."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My screen reader skips the quantity field, so I can't change how many I buy.",
+        "Je suis malvoyante et je n'arrive pas à lire le bouton de paiement.",
+        "Ich bin sehbehindert und kann mit dem Screenreader die Größe nicht auswählen.",
+    ],
+)
+def test_a_barrier_reported(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, ACCESSIBILITY, text) == (True, Urgency.HIGH.value)
+
+
+def test_an_accessibility_word_without_a_barrier(judge: EmbeddedJudge) -> None:
+    assert not verdict(judge, ACCESSIBILITY, "Is the garden bench wide enough for a wheelchair?")[0]
+
+
+BEREAVEMENT = "The customer tells us that the subscriber or account holder has died."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My husband died in March and his razor subscription still bills our card.",
+        "Mi madre falleció y quiero cerrar su cuenta.",
+    ],
+)
+def test_a_death_in_the_family(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, BEREAVEMENT, text) == (True, Urgency.HIGH.value)
+
+
+def test_a_device_that_died(judge: EmbeddedJudge) -> None:
+    assert not verdict(judge, BEREAVEMENT, "The speaker died after an hour, is the battery bad?")[0]
+
+
+def test_made_to_measure_and_business_purchases(judge: EmbeddedJudge) -> None:
+    custom = "The customer asks for a made-to-measure or custom-size product."
+    assert verdict(judge, custom, "Machen Sie die Vorhänge auch als Maßanfertigung?")[0]
+    business = "The customer buys for a school or company and needs a purchase order or quote."
+    assert verdict(judge, business, "Pouvez-vous nous envoyer un devis pour 20 chaises ?")[0]
+
+
+HEALTH_QUESTION = "The customer asks whether a product is safe for them given a medical condition."
+
+
+def test_a_condition_named_while_asking(judge: EmbeddedJudge) -> None:
+    text = "Estoy embarazada, ¿puedo usar el aceite de romero?"
+    assert verdict(judge, HEALTH_QUESTION, text) == (True, Urgency.HIGH.value)
+
+
+def test_ending_a_subscription_without_the_word_cancel(judge: EmbeddedJudge) -> None:
+    description = "The customer wants to stop their subscription."
+    assert verdict(judge, description, "Please end my tea-of-the-month plan after June.")[0]
+
+
+def test_one_order_cancelled_is_not_a_contract_ended(judge: EmbeddedJudge) -> None:
+    description = "The customer wants to end their phone contract early (single orders aside)."
+    assert not verdict(judge, description, "Can I still cancel the order I placed an hour ago?")[0]
+
+
+DAMAGED = "The customer says an item arrived damaged (a damaged outer box alone does not count)."
+
+
+def test_a_dented_box_around_an_intact_item(judge: EmbeddedJudge) -> None:
+    text = "The carton was crushed at one end but the kettle inside is fine. Does it have a filter?"
+    assert not verdict(judge, DAMAGED, text)[0]
+
+
+def test_an_item_that_arrived_in_pieces(judge: EmbeddedJudge) -> None:
+    assert verdict(judge, DAMAGED, "La lámpara de cristal llegó hecha pedazos.")[0]
+
+
+PRIVACY = "The customer asks us to delete or send them the personal data we hold."
+
+
+def test_data_mentioned_without_a_request(judge: EmbeddedJudge) -> None:
+    text = "Do I need an account? I'd rather not hand over my personal data for one candle."
+    assert not verdict(judge, PRIVACY, text)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bitte löschen Sie meine Daten, ich kaufe hier nicht mehr.",
+        "Por favor, borrad mis datos personales de vuestra lista.",
+        "Apaguem meus dados, por favor.",
+    ],
+)
+def test_a_data_request(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, PRIVACY, text)[0]
+
+
+WHOLESALE = "The customer wants 200 or more units, or asks about stockist or reseller pricing."
+
+
+def test_buying_in_bulk_below_the_limit(judge: EmbeddedJudge) -> None:
+    text = "Can I buy the soy candles in bulk? I'd need 12 for my sister's wedding tables."
+    assert not verdict(judge, WHOLESALE, text)[0]
+
+
+def test_a_reseller_below_the_unit_limit_still_asks_for_reseller_pricing(
+    judge: EmbeddedJudge,
+) -> None:
+    text = "We're a reseller in Leeds; what's your reseller price for 30 candles to start?"
+    assert verdict(judge, WHOLESALE, text)[0]
+
+
+CREATORS = (
+    "A blogger, or a creator with more than 50,000 followers, asks for samples or a sponsorship."
+)
+
+
+def test_a_creator_below_the_audience_limit(judge: EmbeddedJudge) -> None:
+    text = "Ich bin Content Creator mit 800 Followern, habt ihr einen Rabattcode für mich?"
+    assert not verdict(judge, CREATORS, text)[0]
+
+
+def test_a_reference_the_condition_says_how_to_recognise(judge: EmbeddedJudge) -> None:
+    description = "The customer gives a Harbour Club number (these start with HC-)."
+    assert verdict(judge, description, "Hi! hc-55102 here, can I book the tasting evening?")[0]
+    assert not verdict(judge, description, "Hi! Can I book the tasting evening for 2?")[0]

@@ -343,3 +343,69 @@ def test_a_failing_model_leaves_the_decision_to_the_cues(judge: EmbeddedJudge) -
     assert clear.anger.present
     assert not open_.used_model
     assert any("model failed" in note for note in open_.notes)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm on my feet for ten-hour shifts at the hospital, which of your insoles helps most?",
+        "Ordering 25 tote bags for our team party, do you print on both sides if I order today?",
+        "Für unsere Hochzeit: gibt es die Servietten auch in Salbeigrün, wenn ich heute bestelle?",
+    ],
+)
+def test_a_question_planning_a_purchase_is_not_urgency(judge: EmbeddedJudge, text: str) -> None:
+    assert not one(judge, text).urgency.present
+
+
+def test_an_occasion_with_a_delivery_gone_wrong_is_urgency(judge: EmbeddedJudge) -> None:
+    text = "The dress for my sister's wedding tomorrow still hasn't arrived, can you help today?"
+    assert one(judge, text).urgency.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this checkout page is trash on my tablet 🙄 anyway, is the linen shirt pre-washed?",
+        "Eure App ist echt Müll 🙄 egal, gibt es die Jacke auch in Oliv?",
+    ],
+)
+def test_a_jab_in_passing_then_a_plain_question(judge: EmbeddedJudge, text: str) -> None:
+    assert not one(judge, text).anger.present
+
+
+def test_moving_on_does_not_excuse_a_problem(judge: EmbeddedJudge) -> None:
+    text = "Your courier is useless and my parcel is lost 🙄 anyway, when do I get my refund?"
+    assert one(judge, text).anger.present
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("The app told me to write 'complaint' in the chat: the lid of my cooler is cracked.",
+         "complaint"),
+        ("Somebody bought two gift cards with my account, I never ordered them. Is it fraud?",
+         "fraud"),
+    ],
+)  # fmt: skip
+def test_a_keyword_the_message_backs_is_meant(
+    judge: EmbeddedJudge, text: str, keyword: str
+) -> None:
+    assert one(judge, text, keywords=(keyword,)).keyword_intent >= 0.5
+
+
+def test_asking_whether_one_must_talk_to_a_person(judge: EmbeddedJudge) -> None:
+    text = "If the blender stops working, would I need to speak to a person, or is there a form?"
+    assert one(judge, text, keywords=("speak to a person",)).keyword_intent < 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The replacement hose has to be here Thursday at the latest, the plumber comes then.",
+        "Necesito el cargador el viernes a más tardar, me voy de viaje.",
+        "Die Lampe muss spätestens Samstag da sein, dann ziehen wir ein.",
+        "Preciso do berço na sexta, o mais tardar.",
+    ],
+)
+def test_a_latest_date_is_a_deadline(judge: EmbeddedJudge, text: str) -> None:
+    assert one(judge, text).urgency.present

@@ -41,10 +41,19 @@ def test_references_and_measures_are_not_counts(text: str) -> None:
         ("10+ days late", Limit(">=", 10, Kind.DAYS)),
         ("mehr als 20 Stück", Limit(">", 20, Kind.COUNT)),
         ("pedidos de más de 500 €", Limit(">", 500, Kind.MONEY)),
+        ("baskets of $300 or more", Limit(">=", 300, Kind.MONEY)),
+        ("250 pieces or more in one order", Limit(">=", 250, Kind.COUNT)),
+        ("40 Stück oder mehr", Limit(">=", 40, Kind.COUNT)),
+        ("pedidos de 60 unidades o más", Limit(">=", 60, Kind.COUNT)),
+        ("12 articles ou moins", Limit("<=", 12, Kind.COUNT)),
     ],
 )
 def test_limits(condition: str, expected: Limit) -> None:
     assert limits(fold(condition)) == [expected]
+
+
+def test_repeat_counts_after_the_number_are_no_limits() -> None:
+    assert limits(fold("has written in 4 times or more")) == []
 
 
 def test_limits_compare_only_their_kind() -> None:
@@ -92,3 +101,20 @@ def test_conditions_split_into_clauses(description: str, clauses: list[str]) -> 
 )
 def test_durations(text: str, days: list[float]) -> None:
     assert durations(fold(text)) == [Quantity(value, Kind.DAYS) for value in days]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("returns asked for within 30 days of delivery", Limit("<=", 30, Kind.DAYS)),
+        ("innerhalb von 14 Tagen nach Lieferung", Limit("<=", 14, Kind.DAYS)),
+    ],
+)
+def test_within_a_period_is_a_limit(condition: str, expected: Limit) -> None:
+    assert limits(fold(condition)) == [expected]
+
+
+def test_a_term_is_not_time_that_passed() -> None:
+    found = quantities(fold("Six weeks into my 24-month warranty the hinge snapped."))
+    assert found == [Quantity(42, Kind.DAYS)]
+    assert quantities(fold("after a 3-week wait")) == [Quantity(21, Kind.DAYS)]

@@ -10,10 +10,12 @@ from detector.language.features import (
     anger_features,
     anger_has_cues,
     anger_is_evident,
+    anger_moved_on,
     intent_features,
     urgency_features,
     urgency_has_cues,
     urgency_is_evident,
+    urgency_is_idle_question,
 )
 from detector.language.intent import intent_rule
 from detector.language.legal import legal_score
@@ -167,6 +169,12 @@ def draft(utterance: Utterance, weights: Weights) -> Draft:
         legal=legal_score(reading),
         plans=[plan(condition) for condition in utterance.conditions],
     )
+    if anger_moved_on(reading):
+        result.anger.probability = min(result.anger.probability, 0.45)
+        result.anger.uncertain = False
+    if urgency_is_idle_question(reading):
+        result.urgency.probability = min(result.urgency.probability, 0.45)
+        result.urgency.uncertain = False
     result.judge_clauses()
     return result
 

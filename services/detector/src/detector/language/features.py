@@ -4,9 +4,11 @@ The same functions build the training matrices (``train.py``) and the inference 
 two can never drift apart. Values are bounded (mostly 0-1) so one learned weight fits all.
 """
 
+import re
+
 from detector.language.intent import IntentRule, intent_rule
 from detector.language.lexical import Reading, read, repeated_share
-from detector.language.lexicon import fold
+from detector.language.lexicon import cue_lexicon, fold
 
 
 def _sat(count: int, cap: int = 2) -> float:
@@ -164,6 +166,55 @@ def urgency_is_evident(reading: Reading) -> bool:
     kinds = sum(group in counts for group in _URGENCY_GROUPS) + reading.soon
     strong = reading.soon or any(group in counts for group in _STRONG_URGENCY)
     return (kinds >= 2 and strong) or reading.demand or (reading.soon and "urg_need" in counts)
+
+
+# "anyway", "en fin", "egal", "bref", "enfim": the customer leaves what they vented about.
+_MOVING_ON = re.compile(
+    r"\b(anyway|anyways|anyhow|en fin|de todos modos|egal|wie auch immer|jedenfalls|bref|"
+    r"enfim|de qualquer forma|de qualquer jeito)\b"
+)
+_TROUBLE = (
+    "anger",
+    "issue",
+    "repeat",
+    "damaged",
+    "delivery_problem",
+    "threat_leave",
+    "refund_want",
+    "human_request",
+    "legal_strong",
+    "cancel",
+)
+
+
+def anger_moved_on(reading: Reading) -> bool:
+    """A jab in passing ("the site is garbage on mobile 🙄 anyway, does it run big?"): rude
+    words or an eye-roll, then "anyway" and a plain question, with nothing gone wrong to fix
+    and nothing asked of a person. The customer has moved on; no human is needed for it."""
+    counts = reading.counts
+    if reading.shout >= 0.5 or any(group in counts for group in _TROUBLE):
+        return False
+    ends = [match.end() for match in _MOVING_ON.finditer(reading.folded)]
+    if not ends:
+        return False
+    rest = reading.folded[ends[-1] :]
+    after = cue_lexicon().scan(rest)
+    return rest.rstrip().endswith("?") and not any(group in after for group in _STRONG_ANGER)
+
+
+def urgency_is_idle_question(reading: Reading) -> bool:
+    """A question whose only time cues are an occasion or a day ("for our office party", "if I
+    order today", "a 12-hour shift") and no trouble reported: a customer planning a purchase,
+    with no need or deadline the shop is failing. Such a message is never an urgent need."""
+    counts = reading.counts
+    return (
+        reading.question
+        and not reading.soon
+        and not reading.demand
+        and not reading.emphatic_time
+        and not any(group in counts for group in _STRONG_URGENCY)
+        and not any(group in counts for group in _ANGER_CUES)
+    )
 
 
 INTENT_FEATURES = (

@@ -41,6 +41,17 @@ _HYPOTHETICAL_PHRASES = (
     "just curious", "not planning", "before i buy", "policy", "guarantee", "refundable",
 )  # fmt: skip
 _HYPOTHETICAL = re.compile(r"\b(" + "|".join(_HYPOTHETICAL_PHRASES) + r")\b")
+# "do I have to talk to a human to get it replaced?": asks how things work, not for the thing.
+_OBLIGED = re.compile(
+    r"(?<!why )\b(do|would|will|should) (i|we) (have|need) to\s+(\w+\s+){0,2}$|"
+    r"(?<!por que )\b(tengo|tendria|tenemos) que\s+(\w+\s+){0,2}$|\b(muss|musste) ich\s+"
+    r"(\w+\s+){0,2}$|\b(dois-je|faut-il)\s+(\w+\s+){0,2}$|(?<!por que )\b(tenho|teria) que\s+"
+    r"(\w+\s+){0,2}$"
+)
+_SENTENCE_REST = re.compile(r"^[^.!?]*\?")
+# The message's own cues that back what a keyword names: "fraud" with a purchase the customer
+# never made, "complaint" with a broken zipper.
+_BACKING = ("fraud", "purchase_denied", "damaged", "delivery_problem")
 _EXTENDED_REQUEST = re.compile(r"\b(complaints|supervisors|managers)\b")
 
 
@@ -79,9 +90,21 @@ _THREAT = IntentRule(0.9, True)
 _SURE_REQUEST = IntentRule(0.85, True)
 _UNLIKELY = IntentRule(0.2, False)
 _UNDECIDED = IntentRule(0.5, False)
+_ASKS_HOW = IntentRule(0.15, True)
 
 
-def _frame(reading: Reading, needle: str, at: int) -> IntentRule:
+def _obliged_or_backed(reading: Reading, needle: str, before: str, after: str) -> IntentRule | None:
+    """A question about what one must do ("do I have to talk to a human?") asks for nothing; a
+    keyword the message's own cues back (a purchase never made, an item broken) is meant."""
+    if _OBLIGED.search(before) and _SENTENCE_REST.match(after):
+        return _ASKS_HOW
+    for group in _BACKING:
+        if any(needle not in p and p not in needle for p in reading.hits.get(group, ())):
+            return _SURE_REQUEST
+    return None
+
+
+def _frame(reading: Reading, needle: str, at: int) -> IntentRule:  # noqa: PLR0911 - a cascade
     """The first rule that fits the keyword's frame decides (in this order, each pattern only
     run when the rules before it did not fit)."""
     folded = reading.folded
@@ -103,6 +126,9 @@ def _frame(reading: Reading, needle: str, at: int) -> IntentRule:
         or _AFTER_STATUS.match(after)
     ):
         return _UNLIKELY
+    settled = _obliged_or_backed(reading, needle, before, folded[end:])
+    if settled is not None:
+        return settled
     if _REQUEST.search(before):
         return IntentRule(0.9, not extended or phrase)
     # "cancel my subscription", "speak to a person": a request by themselves

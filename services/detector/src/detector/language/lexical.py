@@ -61,7 +61,8 @@ _WEEKDAY = (
 )
 _WEEKDAY_DEADLINE = re.compile(
     rf"\b(by|before|until|till|for|hasta el|antes del|para el|ate|ate o|ate a|bis|bis zum|"
-    rf"vor|avant|d'ici|pour|jusqu'a)\s+(this\s+|next\s+|el\s+|o\s+|a\s+|ce\s+)?{_WEEKDAY}"
+    rf"vor|avant|d'ici|pour|jusqu'a|spatestens|spatestens am|a mas tardar el|au plus tard|"
+    rf"no mais tardar|o mais tardar)\s+(this\s+|next\s+|el\s+|o\s+|a\s+|ce\s+)?{_WEEKDAY}"
 )
 _EMPHATIC_TIME = re.compile(
     r"\b(TODAY|TONIGHT|NOW|ASAP|IMMEDIATELY|RIGHT AWAY|HOY|AHORA|YA|HEUTE|SOFORT|JETZT|"

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from detector.language import ConditionMatch
@@ -203,6 +203,130 @@ def _press(ctx: Context) -> float:
     return 0.0
 
 
+RULED_OUT = 0.05
+"""The detector read its cue and ruled the clause out: similarity is not consulted."""
+
+# "I'm a Gold member", "soy socia Premium", "ich bin seit Jahren Mitglied": the customer's
+# own claim; "not a member yet", "become a member" claim nothing.
+_MEMBER_CLAIM = re.compile(
+    r"\b(i'm|im|i am|i've been|ive been|we're|we are|soy|somos|ich bin|wir sind|je suis|"
+    r"nous sommes|sou)\b(?P<between>(?:\W+[\w'-]+){0,5}?)\W+(member|miembro|socio|socia|"
+    r"mitglied|membre|adherent|adherente|membro)\b"
+    r"|\b(my|our|mi|mein|meine|meiner|mon|notre|meu|minha|nosso)\W+(member|membership|mitglieds|"
+    r"numero de socio|numero de miembro|numero de membre|numero d'adherent|numero de socio|"
+    r"numero de membro)"
+)
+_NOT_CLAIMED = re.compile(
+    r"\b(not|no|never|yet|become|becoming|nicht|kein|keine|noch|werden|pas|devenir|nao|ainda|"
+    r"tornar|hacerme|ser)\b"
+)
+
+
+def _member(ctx: Context) -> float:
+    """The customer says they are a member (of the loyalty scheme the clause names)."""
+    for match in _MEMBER_CLAIM.finditer(ctx.reading.folded):
+        if not _NOT_CLAIMED.search(match["between"] or ""):
+            return STRONG
+    return RULED_OUT
+
+
+def _both(need: str, *also: str) -> Callable[[Context], float]:
+    """A cue of ``need`` together with one of ``also``; ``need`` alone rules the clause out
+    ("is the sofa wheelchair friendly?" reports no barrier, "my phone died" no death)."""
+
+    def detect(ctx: Context) -> float:
+        if not ctx.reading.has(need):
+            return 0.0
+        return STRONG if any(ctx.reading.has(group) for group in also) else RULED_OUT
+
+    return detect
+
+
+def _bereavement(ctx: Context) -> float:
+    reading = ctx.reading
+    if reading.has("death_person"):
+        return STRONG
+    return _both("death_any", "kin")(ctx)
+
+
+def _health_advice(ctx: Context) -> float:
+    """A condition, allergy, pregnancy or medication named while asking about a product."""
+    reading = ctx.reading
+    if not (reading.has("health_trait") or reading.has("medical_state")):
+        return 0.0
+    asking = reading.question or "?" in reading.folded
+    return STRONG if asking else RULED_OUT
+
+
+# "stop my coffee subscription", "end the lease", "beende mein Abo": a verb of ending a few
+# words before what recurs.
+_STOP_RECURRING = re.compile(
+    r"\b(stop|end|quit|close|parar|terminar|detener|finalizar|beenden|stoppen|arreter|"
+    r"mettre fin a|encerrar|interromper)\b(?:\W+[\w'-]+){0,4}?\W+(subscription|membership|"
+    r"plan|contract|lease|suscripcion|membresia|contrato|abo|abonnement|mitgliedschaft|vertrag|"
+    r"contrat|assinatura|plano)\b"
+)
+
+
+_RECURRING = re.compile(
+    r"\b(subscription|membership|contract|lease|rental|plan|suscripcion|membresia|contrato|"
+    r"alquiler|abo|abonnement|mitgliedschaft|vertrag|contrat|location|assinatura|plano)"
+)
+_ORDERS = re.compile(
+    r"\b(orders?|purchases?|pedidos?|compras?|bestellung\w*|commandes?|encomendas?)\b"
+)
+_ASIDE = re.compile(r"\([^)]*\)")
+
+
+@lru_cache(maxsize=1024)
+def only_recurring(folded_clause: str) -> bool:
+    """The clause is about ending something recurring (a subscription, a contract), not about
+    cancelling an order; an aside ("this does not cover cancelling an order") is not its topic."""
+    topic = _ASIDE.sub(" ", folded_clause)
+    return bool(_RECURRING.search(topic)) and not _ORDERS.search(topic)
+
+
+def _cancel(ctx: Context) -> float:
+    reading = ctx.reading
+    if reading.has("cancel") or _STOP_RECURRING.search(reading.folded):
+        return 0.8
+    return 0.0
+
+
+def _sentences_with(reading: Reading, group: str) -> list[str]:
+    phrases = reading.hits.get(group, ())
+    return [s for s in _SENTENCE.findall(reading.folded) if any(p in s for p in phrases)]
+
+
+def _damage(ctx: Context) -> float:
+    """An item reported damaged; a dented box around an item the customer says is fine is
+    damage to the packaging only."""
+    reading = ctx.reading
+    if reading.has("broken_apart"):
+        return 0.8
+    if not reading.has("damaged"):
+        return 0.0
+    packaging = reading.hits.get("packaging", ())
+    box_only = reading.has("item_fine") and all(
+        any(p in sentence for p in packaging) for sentence in _sentences_with(reading, "damaged")
+    )
+    return RULED_OUT if box_only else 0.8
+
+
+def _privacy(ctx: Context) -> float:
+    """A request about the customer's data (delete, copy, access) or a privacy law invoked;
+    data merely mentioned ("I'd rather not leave my details everywhere") requests nothing."""
+    reading = ctx.reading
+    if not reading.has("privacy"):
+        return 0.0
+    if reading.has("privacy_act") or _PRIVACY_LAW.search(reading.folded):
+        return STRONG
+    return RULED_OUT
+
+
+_PRIVACY_LAW = re.compile(r"\b(gdpr|ccpa|cpra|lgpd|dsgvo|rgpd|lopd|dsar|cnil|data subject)\b")
+
+
 def _cue(group: str, score: float = STRONG) -> Callable[[Context], float]:
     return lambda ctx: score if ctx.reading.has(group) else 0.0
 
@@ -216,16 +340,22 @@ _DETECTORS: dict[str, Callable[[Context], float]] = {
     "safety": lambda ctx: _reported(ctx.reading, "safety"),
     "health": _health,
     "fraud": _fraud,
-    "privacy": _cue("privacy"),
+    "privacy": _privacy,
     "bulk": _cue("bulk", 0.8),
     "high_value": lambda _ctx: 0.0,
-    "cancel": _cue("cancel", 0.8),
+    "cancel": _cancel,
     "refund": _cue("refund_want", 0.8),
-    "damage": _cue("damaged", 0.8),
+    "damage": _damage,
     "delivery": _cue("delivery_problem", 0.8),
     "review": _cue("threat_leave"),
     "competitor": _competitor,
     "press": _press,
+    "member": _member,
+    "accessibility": _both("a11y_need", "a11y_barrier"),
+    "bereavement": _bereavement,
+    "custom_made": _cue("custom_order", 0.8),
+    "business_buyer": _cue("business_buy", 0.8),
+    "health_advice": _health_advice,
 }
 # The cue groups each detector reads: a message with none of them scores 0 on it. Detectors
 # missing here read the judge's own estimates (anger, urgency, legal) and always run.
@@ -238,13 +368,19 @@ _READS: dict[str, tuple[str, ...]] = {
     "privacy": ("privacy",),
     "bulk": ("bulk",),
     "high_value": (),
-    "cancel": ("cancel",),
+    "cancel": ("cancel", "subscription_word"),
     "refund": ("refund_want",),
-    "damage": ("damaged",),
+    "damage": ("damaged", "broken_apart"),
     "delivery": ("delivery_problem",),
     "review": ("threat_leave",),
     "competitor": ("competitor", "price"),
     "press": ("press_offer", "press_person", "press_outlet"),
+    "member": ("member_word",),
+    "accessibility": ("a11y_need",),
+    "bereavement": ("death_person", "death_any"),
+    "custom_made": ("custom_order",),
+    "business_buyer": ("business_buy",),
+    "health_advice": ("health_trait", "medical_state"),
 }
 # Concepts that qualify another ("frustrated about a late delivery"): both must hold.
 _QUALIFIERS = frozenset({"anger", "urgent"})
@@ -261,6 +397,12 @@ class ClauseVerdict:
     """Similarity should be consulted (an unsure detector, or a clause no detector covers)."""
     generic: bool = False
     """The clause is about no known concept: only similarity can match it."""
+    outside: frozenset[str] = frozenset()
+    """Concepts whose limit in this clause the message's own numbers fail ("a 5-pack" for
+    "100 or more units", "312 followers" for "more than 10,000 followers")."""
+    by_number: bool = False
+    """Matched on evidence a sibling clause's limit measures: a creator's role (their
+    audience), buying "in bulk" (how many)."""
 
 
 def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
@@ -284,6 +426,23 @@ class _Facts:
     """The cue groups its detectors read; None when one reads the judge's estimates."""
     silent: ClauseVerdict
     """The verdict on a message with none of those groups and no number."""
+    code: re.Pattern[str] | None = None
+    """A reference the clause says how to recognise ("member numbers start with GL-")."""
+
+
+# "(these start with PC-)", "beginnen mit KD", "empiezan por VIP-": how a code looks.
+_CODE_PREFIX = re.compile(
+    r"\b(?:start|starts|starting|begin|begins|beginning|beginnen|beginnt|empiezan|empieza|"
+    r"comienzan|commencent|commence|comecam|comeca|iniciam)\s+(?:with|by|mit|por|par|com)\s+"
+    r"[\"'\u201c\u2018]?(?P<prefix>[a-z0-9]*[a-z][a-z0-9]*-?)"
+)
+
+
+def _code(folded_clause: str) -> re.Pattern[str] | None:
+    match = _CODE_PREFIX.search(folded_clause)
+    if not match:
+        return None
+    return re.compile(rf"(?<![\w-]){re.escape(match['prefix'])}\s?\d")
 
 
 def _facts(clause: Clause) -> _Facts:
@@ -300,7 +459,7 @@ def _facts(clause: Clause) -> _Facts:
     silent = _judge(clause, Context(reading, (), 0.0, 0.0, 0.0), urgency)
     groups = [_READS.get(name) for name in clause.concepts]
     reads = None if None in groups else frozenset(g for found in groups if found for g in found)
-    clause.facts = _Facts(urgency, reads, silent)
+    clause.facts = _Facts(urgency, reads, silent, _code(fold(clause.text)))
     return clause.facts
 
 
@@ -308,6 +467,8 @@ def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
     """The lexical verdict on one clause; similarity may refine it later."""
     facts = _facts(clause)
     reading = ctx.reading
+    if facts.code is not None and facts.code.search(reading.folded):
+        return ClauseVerdict(STRONG, facts.urgency, f'"{clause.text}": the code given', False)
     if (
         facts.reads is not None
         and not (clause.limits and reading.quantities)
@@ -329,9 +490,12 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
             score = max(quantity_cues, default=0.0) if not qualitative else 0.0
             return ClauseVerdict(score, urgency, f'"{clause.text}": no number to compare', False)
         number_score, why = numbers
+        outside = frozenset(clause.concepts) if number_score < 0.5 else frozenset()
         if qualitative:
             number_score = min(number_score, *qualitative.values())
-        return ClauseVerdict(number_score, urgency, f'"{clause.text}": {why}', False)
+        return ClauseVerdict(
+            number_score, urgency, f'"{clause.text}": {why}', False, outside=outside
+        )
     if not clause.concepts:
         # A clause without a single content word ("100", "Escalate") says nothing to compare.
         return ClauseVerdict(0.0, urgency, f'"{clause.text}"', bool(clause.stems), generic=True)
@@ -340,6 +504,14 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
         told = contacts_told(ctx.reading.folded) if needed else None
         if needed and told is not None and told < needed:
             scores["repeated"] = qualitative["repeated"] = 0.05  # "second time" is not 3+
+    reading = ctx.reading
+    if (
+        scores.get("cancel")
+        and reading.has("order_word")
+        and not reading.has("subscription_word")
+        and only_recurring(fold(clause.text))
+    ):
+        scores["cancel"] = qualitative["cancel"] = RULED_OUT  # one order, not the contract
     if len(qualitative) > 1 and _QUALIFIERS & qualitative.keys():
         score = min(qualitative.values())
     else:
@@ -353,7 +525,31 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
         _OWN_CLASSIFIER & set(clause.concepts)
     )
     names = "/".join(clause.concepts)
-    return ClauseVerdict(score, urgency, f'"{clause.text}" ({names})', uncertain)
+    by_number = score >= 0.5 and all(
+        _measured(name, ctx.reading) for name, s in scores.items() if s >= 0.5
+    )
+    return ClauseVerdict(
+        score, urgency, f'"{clause.text}" ({names})', uncertain, by_number=by_number
+    )
+
+
+# Buying "in bulk" says how many, which a number can contradict; "wholesale" or "reseller"
+# says who buys, which it cannot.
+_VOLUME = frozenset(
+    fold(p)
+    for p in (
+        "in bulk", "bulk order", "bulk orders", "bulk pricing", "bulk discount", "large order",
+        "large quantity", "large quantities", "volume discount", "volume pricing", "pedido grande",
+        "gran cantidad", "großbestellung", "mengenrabatt", "großen mengen", "grosse commande",
+        "grande quantité", "grande quantidade",
+    )
+)  # fmt: skip
+
+
+def _measured(name: str, reading: Reading) -> bool:
+    if name == "bulk":
+        return set(reading.hits.get("bulk", ())) <= _VOLUME
+    return name == "press"
 
 
 def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
@@ -367,6 +563,16 @@ def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) ->
 
 
 def _combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
+    outside = frozenset().union(*(v.outside for v in verdicts))
+    if outside:
+        # The message's own numbers fail the condition's limit on a concept: a clause that
+        # matched the same concept on evidence that limit measures does not hold either.
+        verdicts = [
+            replace(v, score=RULED_OUT, by_number=False)
+            if v.by_number and outside & set(clause.concepts)
+            else v
+            for v, clause in zip(verdicts, plan.clauses, strict=True)
+        ]
     best = max(verdicts, key=lambda v: v.score)
     matched = [v for v in verdicts if v.score >= 0.5]
     urgency = max((v.urgency for v in matched), key=lambda u: u.rank, default=best.urgency)

@@ -199,13 +199,21 @@ def durations(folded: str) -> list[Quantity]:
     return _durations(folded, [])
 
 
+_TERM = re.compile(
+    r"\d+-(day|week|month|year)\s+(warranty|guarantee|return|returns|trial|subscription|plan|"
+    r"contract|window|policy|period|money-back|membership|lease)\b"
+)
+
+
 def _durations(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     found = []
     for match in _DURATION.finditer(folded):
         value = _to_float(match.group("n"))
+        taken.append(match.span())
+        if _TERM.match(folded, match.start("n")):
+            continue  # "a 12-month warranty", "30-day returns": a term, not time that passed
         if value is not None:
             found.append(Quantity(value * _DAY_UNITS[match.group("unit")], Kind.DAYS))
-            taken.append(match.span())
     return found
 
 
@@ -245,7 +253,8 @@ _COMPARATORS: tuple[tuple[str, str], ...] = (
     (r"(?:more than|over|above|exceeding|exceeds|greater than|larger than|bigger than|"
      r"upwards of|in excess of|mas de|mas que|mehr als|uber|ueber|plus de|superieur a|"
      r"superior a|acima de|mais de|mais que|>)", ">"),
-    (r"(?:at most|no more than|up to|maximum(?: of)?|hochstens|au plus|como maximo|no maximo)",
+    (r"(?:at most|no more than|up to|maximum(?: of)?|hochstens|au plus|como maximo|no maximo|"
+     r"within|innerhalb von|innerhalb|dentro de|dans les|em ate)",
      "<="),
     (r"(?:less than|fewer than|under|below|weniger als|unter|moins de|menos de|<)", "<"),
 )  # fmt: skip
@@ -256,6 +265,15 @@ _LIMIT = re.compile(
     r"(?:\s?[\w$€£-]+)?)"
 )
 _PLUS = re.compile(rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER})\s?\+\s?(?P<unit>\w+)?")
+_FEWER = frozenset(("less", "fewer", "under", "weniger", "menos", "moins"))
+_TIMES = re.compile(r"\b(times|mal|veces|fois|vezes)\b")
+# The comparison after the number: "100 or more units", "50 oder mehr", "10 ou moins".
+_AFTER = re.compile(
+    rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER}(?:\s?(?:{_SCALE_WORDS})\b)?)(?:\s?[\w$€£-]+)?"
+    r"\s+(?P<cmp>or more|or above|and above|and over|or over|or higher|oder mehr|o mas|ou plus|"
+    r"ou mais|or less|or fewer|or under|and under|oder weniger|o menos|ou moins|ou menos)\b"
+    r"(?:\s(?P<unit>[\w$€£-]+))?"
+)
 
 
 def limits(folded_condition: str) -> list[Limit]:
@@ -266,6 +284,11 @@ def limits(folded_condition: str) -> list[Limit]:
         found.extend(_limit(op, match["q"]))
     for match in _PLUS.finditer(folded_condition):
         found.extend(_limit(">=", match.group(0).replace("+", " ")))
+    for match in _AFTER.finditer(folded_condition):
+        if _TIMES.search(match.group(0)):
+            continue  # "3 or more times" counts contacts, which ``matching`` compares
+        op = "<=" if match["cmp"].split()[-1] in _FEWER else ">="
+        found.extend(_limit(op, f"{match['q']} {match['unit'] or ''}"))
     return found
 
 
