@@ -21,6 +21,7 @@ from typing import Any, Literal
 import structlog
 
 from escalator_runtime.db import Connection, Pool, apply_migrations, connect
+from escalator_runtime.periodic import cancel_and_wait
 from escalator_schemas.chat import Environment
 from escalator_schemas.config import AgentConfigVersion, EscalationConfig, PlanTier
 
@@ -372,10 +373,7 @@ class ConfigView:
 
     async def stop(self) -> None:
         for task in [self._task, *self._reloads]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
         await self._close_listener()
 
     def _keep_newest(self, key: tuple[str, str, Stage], fresh: AgentConfigVersion) -> None:

@@ -11,6 +11,14 @@ import structlog
 log = structlog.get_logger(__name__)
 
 
+async def cancel_and_wait(task: "asyncio.Task[object] | None") -> None:
+    """Cancel a background task (if any) and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class Periodic:
     """Runs ``work`` at ``start`` and then every ``interval_seconds`` until ``stop``. A failure
     is logged and the work tried again at the next tick: it never ends the loop."""
@@ -27,11 +35,8 @@ class Periodic:
         self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def __aenter__(self) -> Self:
         await self.start()

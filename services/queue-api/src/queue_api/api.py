@@ -39,7 +39,7 @@ PoolDep = Annotated[Pool, Depends(get_pool)]
 
 
 def get_hub(request: Request) -> StreamHub | None:
-    hub: StreamHub | None = request.app.state.context.extras.get("stream_hub")
+    hub: StreamHub | None = getattr(request.app.state, "stream_hub", None)
     return hub
 
 

@@ -16,6 +16,7 @@ import structlog
 from prometheus_client import Gauge
 
 from escalator_runtime.db import Connection, Pool, connect
+from escalator_runtime.periodic import cancel_and_wait
 from queue_api import changes
 from queue_api.changes import Change
 from queue_api.repository import Visibility
@@ -81,10 +82,7 @@ class StreamHub:
         self._task = asyncio.create_task(self._run(), name="stream-hub")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self._close_listener()
 
     async def subscribe(self, viewer: Visibility) -> Subscription:

@@ -23,6 +23,7 @@ from prometheus_client import Counter
 from escalator_runtime import tracing
 from escalator_runtime.db import Connection, Pool, connect
 from escalator_runtime.kafka import JSON_HEADERS, trace_headers
+from escalator_runtime.periodic import cancel_and_wait
 from escalator_schemas.events import EventEnvelope
 
 log = structlog.get_logger(__name__)
@@ -119,11 +120,8 @@ class OutboxRelay:
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._close_listener()
 
     async def relay_once(self) -> int:

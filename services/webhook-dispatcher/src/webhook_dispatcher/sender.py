@@ -24,6 +24,7 @@ from escalator_runtime import config_store, tracing
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Connection, Pool, connect
 from escalator_runtime.metrics import DELIVERIES
+from escalator_runtime.periodic import cancel_and_wait
 from escalator_schemas.chat import Environment
 from escalator_schemas.config import AgentConfigVersion, WebhookSubscription
 from webhook_dispatcher import repository
@@ -156,10 +157,7 @@ class WebhookSender:
     async def stop(self, grace: float = 10.0) -> None:
         """Stop leasing; let requests under way finish for ``grace`` seconds, then cancel them
         (their leases expire and they are sent again)."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+        await cancel_and_wait(self._loop_task)
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=grace)
             for task in pending:

@@ -242,11 +242,13 @@ def _both(need: str, *also: str) -> Callable[[Context], float]:
     return detect
 
 
+_DEATH_OF_KIN = _both("death_any", "kin")
+
+
 def _bereavement(ctx: Context) -> float:
-    reading = ctx.reading
-    if reading.has("death_person"):
+    if ctx.reading.has("death_person"):
         return STRONG
-    return _both("death_any", "kin")(ctx)
+    return _DEATH_OF_KIN(ctx)
 
 
 def _health_advice(ctx: Context) -> float:
