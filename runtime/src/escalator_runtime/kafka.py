@@ -116,6 +116,7 @@ class BatchSubscription(TypedDict):
     max_records: int
     batch_timeout_ms: int
     fetch_max_wait_ms: int
+    fetch_min_bytes: int
     auto_offset_reset: Literal["earliest"]
     ack_policy: AckPolicy
     decoder: Callable[[StreamMessage[Any]], Awaitable[Any]]
@@ -131,6 +132,7 @@ def batch_subscription(settings: ServiceSettings, group_id: str) -> BatchSubscri
         "max_records": settings.kafka_batch_max_records,
         "batch_timeout_ms": settings.kafka_batch_timeout_ms,
         "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        "fetch_min_bytes": 1,  # the broker answers as soon as a record is there
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "decoder": raw_batch,

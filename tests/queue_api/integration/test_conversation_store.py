@@ -2,6 +2,7 @@
 real database): once per message however often it is delivered, poison skipped, and
 deleted by the retention sweep once its last message is older than the retention."""
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,3 +120,47 @@ async def test_the_retention_sweep_deletes_conversations_past_their_retention(
     assert deleted >= 1
     assert [row["conversation_id"] for row in kept] == [recent]
     assert orphans == 0
+
+
+def store_batches() -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "escalator_batch_processing_seconds_count",
+            {"service": "queue-api", "topic": topics.CHAT_MESSAGES},
+        )
+        or 0.0
+    )
+
+
+async def test_a_trickle_of_messages_is_stored_in_a_few_batches(
+    queue_api: FastAPI, kafka: str, unique: str
+) -> None:
+    """The broker gathers chat messages for the store (QUEUE_API_CONVERSATION_BATCH_WAIT_MS):
+    messages sent one by one, each acknowledged before the next, arrive in far fewer batches
+    than messages (without the wait, an idle consumer takes each one as it comes)."""
+    tenant, conversation, count = f"t-{unique}", f"c-{unique}", 16
+    pool = pool_of(queue_api)
+
+    async def stored(wanted: int) -> bool:
+        found = await pool.fetchval(
+            "SELECT count(*) FROM conversation_messages WHERE conversation_id = $1", conversation
+        )
+        return bool(found == wanted)
+
+    async with producer(kafka) as kafka_producer:
+        # A first message, stored before counting: the consumer has caught up with the topic.
+        await kafka_producer.send_and_wait(
+            topics.CHAT_MESSAGES, chat_message(tenant, conversation, 0), key=conversation.encode()
+        )
+        await eventually(lambda: stored(1))
+        before = store_batches()
+        for number in range(1, count + 1):
+            await kafka_producer.send_and_wait(
+                topics.CHAT_MESSAGES,
+                chat_message(tenant, conversation, number),
+                key=conversation.encode(),
+            )
+            await asyncio.sleep(0.025)  # a trickle: each message on its own
+        await eventually(lambda: stored(count + 1))
+
+    assert store_batches() - before <= count / 2

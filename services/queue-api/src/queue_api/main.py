@@ -49,7 +49,9 @@ def create_app(settings: QueueApiSettings | None = None) -> FastAPI:
         # Issue 6: the preview chat's chat.handoffs consumer (preview conversations only).
         preview_api.register(context, settings.preview_handoff_retention_days)
         # Issue 11: every conversation, kept for backtests and the tuning report.
-        await conversations.register(context, settings.conversation_retention_days)
+        await conversations.register(
+            context, settings.conversation_retention_days, settings.conversation_batch_wait_ms
+        )
         cleanup = context.cleanup
 
         if settings.summary_llm_base_url:

@@ -99,6 +99,14 @@ class QueueApiSettings(ServiceSettings):
         description="Conversations whose last message is older are deleted (backtests and the"
         " tuning report read them).",
     )
+    conversation_batch_wait_ms: int = Field(
+        default=250,
+        ge=0,
+        le=5_000,
+        description="How long the broker gathers chat messages for the conversation store"
+        " before answering its fetch (0: as soon as one arrives). Nobody waits on that store,"
+        " and a few large batches cost a fraction of many single-message ones.",
+    )
     detector_url: str = Field(
         default="http://127.0.0.1:8001", description="The detector, for backtests."
     )
