@@ -180,7 +180,11 @@ def _describe(error: ValidationError) -> str:
 
 
 async def dead_letter(broker: KafkaBroker, service: str, rejected: Iterable[Rejected]) -> int:
-    """Copy each rejected record, byte for byte, to its topic's dead-letter topic."""
+    """Copy each rejected record, byte for byte, to its topic's dead-letter topic.
+
+    Handlers call it once the batch's valid records were handled: a batch that fails is
+    handled again (whole after an outage, record by record after a poison record), and its
+    invalid records are then dead-lettered in the run that succeeds, not in every run."""
     futures = []
     for item in rejected:
         record = item.record

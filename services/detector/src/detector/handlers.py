@@ -100,46 +100,43 @@ def register(
         started = time.time_ns()
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
-        if rejected:
-            await dead_letter(broker, SERVICE, rejected)
         inbound = _with_config([chat for _record, chat in accepted], configs)
-        if not inbound:
-            return
-        with BATCH_SECONDS.time():
-            async with pool.acquire() as connection, connection.transaction():
-                states = await repository.lock_states(
-                    connection, (ConversationKey.of(item.message) for item in inbound)
-                )
-                outcome: BatchOutcome = await evaluate_batch(inbound, states, judge)
-                # Published before the state is saved: a crash in between replays the batch,
-                # which decides the same escalations with the same ids (consumers dedupe).
-                with tracing.escalations(SERVICE, accepted, outcome.detected, started):
-                    await _publish(broker, outcome.detected, outcome.handoffs)
-                await repository.save_states(connection, states)
-        DUPLICATES.inc(outcome.duplicates)
-        JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
-        JUDGED.labels("yes").inc(outcome.judged_with_model)
+        if inbound:
+            with BATCH_SECONDS.time():
+                async with pool.acquire() as connection, connection.transaction():
+                    states = await repository.lock_states(
+                        connection, (ConversationKey.of(item.message) for item in inbound)
+                    )
+                    outcome: BatchOutcome = await evaluate_batch(inbound, states, judge)
+                    # Published before the state is saved: a crash in between replays the
+                    # batch, which decides the same escalations with the same ids (consumers
+                    # dedupe).
+                    with tracing.escalations(SERVICE, accepted, outcome.detected, started):
+                        await _publish(broker, outcome.detected, outcome.handoffs)
+                    await repository.save_states(connection, states)
+            DUPLICATES.inc(outcome.duplicates)
+            JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
+            JUDGED.labels("yes").inc(outcome.judged_with_model)
+        await dead_letter(broker, SERVICE, rejected)
 
     async def on_handoffs(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_HANDOFFS).inc(len(records))
         accepted, rejected = decode_records(records, HandoffCommand)
-        if rejected:
-            await dead_letter(broker, SERVICE, rejected)
         resumes = {
             ConversationKey(c.tenant_id, c.agent_id, c.environment.value, c.conversation_id): c
             for _record, c in accepted
             if c.kind == "resume_ai"
         }
-        if not resumes:
-            return
-        async with pool.acquire() as connection, connection.transaction():
-            states = await repository.lock_states(connection, resumes)
-            for key, state in states.items():
-                # A late resume for an older escalation must not un-pause a newer one.
-                if state.escalation_id in (None, resumes[key].escalation_id):
-                    resume(state)
-                    log.info("AI resumed", conversation_id=key.conversation_id)
-            await repository.save_states(connection, states)
+        if resumes:
+            async with pool.acquire() as connection, connection.transaction():
+                states = await repository.lock_states(connection, resumes)
+                for key, state in states.items():
+                    # A late resume for an older escalation must not un-pause a newer one.
+                    if state.escalation_id in (None, resumes[key].escalation_id):
+                        resume(state)
+                        log.info("AI resumed", conversation_id=key.conversation_id)
+                await repository.save_states(connection, states)
+        await dead_letter(broker, SERVICE, rejected)
 
     # Several consumers of one group: a conversation stays on one partition, so on one
     # consumer, and its messages are still handled one batch after another, in order.

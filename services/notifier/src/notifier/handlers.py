@@ -221,21 +221,19 @@ def register(
     async def on_routed(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_ROUTED).inc(len(records))
         accepted, rejected = decode_records(records, EscalationRouted)
-        if rejected:
-            await dead_letter(broker, SERVICE, rejected)
         with tracing.consumed(SERVICE, ((r, routed.escalation_id) for r, routed in accepted)):
             if accepted and await plan_routed(
                 pool, configs, settings, [routed for _record, routed in accepted]
             ):
                 sender.wake()
+        await dead_letter(broker, SERVICE, rejected)
 
     async def on_lifecycle(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_LIFECYCLE).inc(len(records))
         breaches, rejected = decode_breaches(records)
-        if rejected:
-            await dead_letter(broker, SERVICE, rejected)
         if breaches and await plan_reminders(pool, configs, settings, breaches):
             sender.wake()
+        await dead_letter(broker, SERVICE, rejected)
 
     # Registered by call, not as a decorator: FastStream's decorator is untyped for mypy.
     broker.subscriber(topics.ESCALATIONS_ROUTED, **batch_subscription(settings, SERVICE))(on_routed)

@@ -164,33 +164,29 @@ def register(
     async def on_detected(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_DETECTED).inc(len(records))
         accepted, rejected = decode_records(records, EscalationDetected)
-        if rejected:
-            await dead_letter(broker, SERVICE, rejected)
-        if not accepted:
-            return
-        with tracing.consumed(SERVICE, ((r, detected.escalation_id) for r, detected in accepted)):
-            # Decisions are committed before they are published: a crash in between replays
-            # the batch, which publishes the same decisions again (same event ids).
-            routed = await route_batch(pool, configs, [detected for _r, detected in accepted])
-            await publish_events(broker, topics.ESCALATIONS_ROUTED, routed)
+        if accepted:
+            with tracing.consumed(SERVICE, ((r, d.escalation_id) for r, d in accepted)):
+                # Decisions are committed before they are published: a crash in between
+                # replays the batch, which publishes the same decisions again (same event ids).
+                routed = await route_batch(pool, configs, [detected for _r, detected in accepted])
+                await publish_events(broker, topics.ESCALATIONS_ROUTED, routed)
+        await dead_letter(broker, SERVICE, rejected)
 
     async def on_lifecycle(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_LIFECYCLE).inc(len(records))
         accepted, rejected = decode_lifecycle(records)
-        if rejected:
-            await dead_letter(broker, SERVICE, rejected)
-        if not accepted:
-            return
-        async with pool.acquire() as connection, connection.transaction():
-            for event in accepted:
-                if await repository.apply_lifecycle(connection, event):
-                    LOAD_CHANGES.labels(event.event_type).inc()
-                    log.info(
-                        "workload changed",
-                        escalation_id=str(event.escalation_id),
-                        conversation_id=event.conversation_id,
-                        event_type=event.event_type,
-                    )
+        if accepted:
+            async with pool.acquire() as connection, connection.transaction():
+                for event in accepted:
+                    if await repository.apply_lifecycle(connection, event):
+                        LOAD_CHANGES.labels(event.event_type).inc()
+                        log.info(
+                            "workload changed",
+                            escalation_id=str(event.escalation_id),
+                            conversation_id=event.conversation_id,
+                            event_type=event.event_type,
+                        )
+        await dead_letter(broker, SERVICE, rejected)
 
     # Registered by call, not as a decorator: FastStream's decorator is untyped for mypy.
     broker.subscriber(topics.ESCALATIONS_DETECTED, **batch_subscription(settings, SERVICE))(

@@ -99,18 +99,16 @@ def register(
         for record in records:
             MESSAGES_CONSUMED.labels(SERVICE, record.topic).inc()
         accepted, rejected = decode_events(records)
-        if rejected:
-            await dead_letter(broker, SERVICE, rejected)
         with tracing.consumed(SERVICE, ((r, event.escalation_id) for r, event, _ in accepted)):
             planned = await plan_deliveries(configs, accepted)
-            if not planned:
-                return
-            async with pool.acquire() as connection, connection.transaction():
-                created = await repository.insert_deliveries(connection, planned)
-        for delivery in planned:
-            if delivery.id in created:
-                DELIVERIES_CREATED.labels(delivery.event_type).inc()
-        log.info("webhook deliveries queued", planned=len(planned), created=len(created))
+            if planned:
+                async with pool.acquire() as connection, connection.transaction():
+                    created = await repository.insert_deliveries(connection, planned)
+                for delivery in planned:
+                    if delivery.id in created:
+                        DELIVERIES_CREATED.labels(delivery.event_type).inc()
+                log.info("webhook deliveries queued", planned=len(planned), created=len(created))
+        await dead_letter(broker, SERVICE, rejected)
 
     # Registered by call, not as a decorator: FastStream's decorator is untyped for mypy.
     broker.subscriber(*TOPICS, **batch_subscription(settings, SERVICE))(on_escalation_events)
