@@ -19,7 +19,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 
-from escalator_runtime import tracing
+from escalator_runtime import commits, tracing
 from escalator_runtime.metrics import consume_metrics
 from escalator_runtime.redelivery import redelivery
 from escalator_runtime.settings import ServiceSettings
@@ -68,8 +68,10 @@ def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
 
 
 def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
-    """A broker whose producer waits for the leader's ack and never reorders retries, and
-    whose every consumed batch is measured (``escalator_batch_*`` metrics)."""
+    """A broker whose producer waits for the leader's ack and never reorders retries, whose
+    every consumed batch is measured (``escalator_batch_*`` metrics), and whose consumers commit
+    in the background (``commits``)."""
+    commits.INTERVAL_SECONDS = settings.kafka_commit_interval_ms / 1000
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         security=kafka_security(settings),

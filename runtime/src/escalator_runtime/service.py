@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from escalator_runtime import commits
 from escalator_runtime.db import Pool, create_pool
 from escalator_runtime.health import add_operational_routes, broker_check, database_check
 from escalator_runtime.kafka import make_broker
@@ -59,6 +60,7 @@ def create_service_app(
             await setup(context)
             await broker.start()
             stack.push_async_callback(broker.stop)
+            stack.push_async_callback(commits.commit_all)  # before the consumers stop
             await stack.enter_async_context(consumer_lag(broker, name))
             app.state.context = context
             app.state.readiness = {

@@ -77,6 +77,14 @@ class ServiceSettings(BaseSettings):
         description="How long a consumer's poll waits for a first record; it returns as soon as"
         " one arrives, so this only sets how often an idle consumer wakes up.",
     )
+    kafka_commit_interval_ms: int = Field(
+        default=100,
+        ge=0,
+        le=60_000,
+        description="How often a consumer commits the offsets of the batches it handled, in the"
+        " background (0: after every batch, before the next poll). A crash replays at most this"
+        " much of handled records, which every handler tolerates.",
+    )
     kafka_batch_max_records: int = Field(
         default=500, ge=1, description="Records per batch at most: throughput under a backlog."
     )

@@ -1,0 +1,118 @@
+"""Consumer offsets committed in the background, at most every ``KAFKA_COMMIT_INTERVAL_MS``.
+
+FastStream commits a batch's offsets once its handler returned, and waits for the broker's
+answer before it polls again: a round trip on every batch, in the way of every record behind
+it, and a commit for the broker to write per batch (hundreds a second for a busy consumer of
+small batches). Here a handled batch only notes its offsets; a background task commits what
+was noted, at most every interval.
+
+What a crash costs stays what it was — records handled but not yet committed are handled
+again, which every handler tolerates (they are idempotent) — only up to an interval's worth of
+them instead of one batch. Offsets are never committed ahead of the handling: only handled
+batches note theirs. Offsets noted before a rebalance are dropped (the partition may have moved
+on under another consumer: committing them could move it back).
+"""
+
+import asyncio
+import weakref
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from faststream.kafka.message import KafkaAckableMessage, KafkaMessage
+
+log = structlog.get_logger(__name__)
+
+INTERVAL_SECONDS = 0.1
+"""Set from ``KAFKA_COMMIT_INTERVAL_MS`` when a broker is made (0: commit every batch before
+the next poll, FastStream's own way)."""
+
+
+def _generation(consumer: AIOKafkaConsumer) -> int:
+    """The consumer group generation the consumer is in (it changes with every rebalance)."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    return int(getattr(coordinator, "generation", -1))
+
+
+class Offsets:
+    """The handled offsets of one consumer, waiting to be committed."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, interval: float) -> None:
+        self._consumer = consumer
+        self._interval = interval
+        self._pending: dict[TopicPartition, tuple[int, int]] = {}
+        """The next offset to read of each partition, and the generation it was noted in."""
+        self._committing: asyncio.Task[None] | None = None
+
+    def handled(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> None:
+        """Note that ``records`` were handled; they are committed within the interval."""
+        generation = _generation(self._consumer)
+        pending = self._pending
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            noted = pending.get(partition)
+            if noted is None or record.offset >= noted[0] or noted[1] != generation:
+                pending[partition] = (record.offset + 1, generation)
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_later())
+
+    async def _commit_later(self) -> None:
+        while self._pending:
+            await asyncio.sleep(self._interval)
+            await self.commit()
+
+    async def commit(self) -> None:
+        """Commit what was noted, now. A broker that cannot take it keeps it for the next try;
+        what no longer belongs to this consumer is dropped."""
+        noted, self._pending = self._pending, {}
+        generation = _generation(self._consumer)
+        assigned = self._consumer.assignment()
+        offsets = {
+            partition: offset
+            for partition, (offset, noted_in) in noted.items()
+            if noted_in == generation and partition in assigned
+        }
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as error:
+            # A rebalance in between: these partitions are read from their last commit again.
+            log.info("offsets not committed: the group rebalanced", error=str(error))
+        except KafkaError as error:
+            for partition, offset in offsets.items():
+                later = self._pending.get(partition)
+                if later is None or later[0] < offset:
+                    self._pending[partition] = (offset, generation)
+            log.warning("offsets not committed yet; trying again", error=repr(error))
+
+
+_OFFSETS: "weakref.WeakKeyDictionary[AIOKafkaConsumer, Offsets]" = weakref.WeakKeyDictionary()
+
+
+def offsets_of(consumer: AIOKafkaConsumer) -> Offsets:
+    offsets = _OFFSETS.get(consumer)
+    if offsets is None:
+        offsets = _OFFSETS[consumer] = Offsets(consumer, INTERVAL_SECONDS)
+    return offsets
+
+
+async def commit_all() -> None:
+    """Commit every consumer's noted offsets now (before the consumers stop)."""
+    await asyncio.gather(*(offsets.commit() for offsets in list(_OFFSETS.values())))
+
+
+async def _ack(self: KafkaAckableMessage) -> None:
+    """``KafkaAckableMessage.ack``, noting the batch's offsets instead of committing them."""
+    consumer = self.consumer
+    if not self.committed:
+        if INTERVAL_SECONDS > 0 and isinstance(consumer, AIOKafkaConsumer):
+            raw = self.raw_message
+            offsets_of(consumer).handled(raw if isinstance(raw, tuple) else (raw,))
+        else:
+            await consumer.commit()  # the in-memory test broker's consumer, or no interval
+    await KafkaMessage.ack(self)
+
+
+KafkaAckableMessage.ack = _ack  # type: ignore[method-assign]

@@ -1,0 +1,139 @@
+"""Offsets committed in the background (escalator_runtime.commits): never ahead of the handling,
+never moved back across a rebalance, kept through a broker hiccup, and on a real broker a
+trickle of batches costs a few commits, not one per batch."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError
+
+from escalator_runtime import commits
+from escalator_runtime.kafka import Records, batch_subscription, make_broker
+from escalator_runtime.settings import ServiceSettings
+from tests.stack import eventually, producer
+
+A, B = TopicPartition("t", 0), TopicPartition("t", 1)
+
+
+class _Consumer:
+    """Like aiokafka's consumer as far as committing goes."""
+
+    def __init__(self) -> None:
+        self._coordinator = type("Coordinator", (), {"generation": 1})()
+        self.assigned = {A, B}
+        self.committed: list[dict[TopicPartition, int]] = []
+        self.failures: list[BaseException] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.assigned
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.committed.append(dict(offsets))
+
+
+def _records(partition: TopicPartition, *offsets: int) -> Iterator[ConsumerRecord[Any, Any]]:
+    for offset in offsets:
+        yield ConsumerRecord(
+            partition.topic, partition.partition, offset, 0, 0, None, b"", None, 0, 0, []
+        )
+
+
+def soon(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """``check`` as a probe for ``eventually``."""
+
+    async def probe() -> bool:
+        return check()
+
+    return probe
+
+
+def _offsets(consumer: _Consumer) -> commits.Offsets:
+    return commits.Offsets(consumer, 0.01)  # type: ignore[arg-type]
+
+
+async def test_handled_batches_are_committed_together_after_the_interval() -> None:
+    consumer = _Consumer()
+    offsets = _offsets(consumer)
+    offsets.handled(_records(A, 0, 1, 2))
+    offsets.handled(_records(B, 7))
+    offsets.handled(_records(A, 3))
+    assert consumer.committed == []  # nothing in the handler's way
+    await eventually(soon(lambda: bool(consumer.committed)), within=5)
+    assert consumer.committed == [{A: 4, B: 8}]
+
+
+async def test_offsets_noted_before_a_rebalance_are_not_committed() -> None:
+    consumer = _Consumer()
+    offsets = _offsets(consumer)
+    offsets.handled(_records(A, 5))
+    offsets.handled(_records(B, 9))
+    consumer._coordinator.generation = 2  # a rebalance: the partitions may have moved on
+    consumer.assigned = {A}
+    offsets.handled(_records(A, 2))  # re-read from its last commit in the new generation
+    await eventually(soon(lambda: bool(consumer.committed)), within=5)
+    assert consumer.committed == [{A: 3}]
+
+
+async def test_a_broker_that_cannot_take_a_commit_gets_it_again() -> None:
+    consumer = _Consumer()
+    consumer.failures.append(KafkaConnectionError())
+    offsets = _offsets(consumer)
+    offsets.handled(_records(A, 0, 1))
+    await eventually(soon(lambda: bool(consumer.committed)), within=5)
+    assert consumer.committed == [{A: 2}]
+
+
+@pytest.mark.integration
+async def test_a_trickle_of_batches_is_committed_a_few_times_to_its_end(
+    kafka: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic, group = f"commits-{uuid.uuid4().hex[:8]}", f"commits-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+    calls: list[object] = []
+    commit = AIOKafkaConsumer.commit
+
+    async def counted(self: AIOKafkaConsumer, offsets: Any = None) -> None:
+        calls.append(offsets)
+        await commit(self, offsets)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka, kafka_commit_interval_ms=300)
+    broker = make_broker(settings, "commits-test")
+    handled: list[int] = []
+
+    async def handle(records: Records) -> None:
+        handled.extend(record.offset for record in records)
+
+    options = batch_subscription(settings, group) | {"auto_offset_reset": "earliest"}
+    broker.subscriber(topic, **options)(handle)
+    count = 20
+    await broker.start()
+    try:
+        async with producer(kafka) as kafka_producer:
+            for number in range(count):
+                await kafka_producer.send_and_wait(topic, str(number).encode())
+                await asyncio.sleep(0.02)  # a trickle: batches of one or two
+        await eventually(soon(lambda: len(handled) == count), within=30)
+        partition = TopicPartition(topic, 0)
+        consumer = broker.subscribers[0].consumer  # type: ignore[attr-defined]
+
+        async def committed_to_the_end() -> bool:
+            return bool(await consumer.committed(partition) == count)
+
+        await eventually(committed_to_the_end, within=10)
+    finally:
+        await broker.stop()
+    assert sorted(handled) == list(range(count))
+    assert 1 <= len(calls) <= count // 4, f"{len(calls)} commits for {count} records"
