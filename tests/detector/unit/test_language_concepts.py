@@ -376,3 +376,20 @@ def test_a_reference_the_condition_says_how_to_recognise(judge: EmbeddedJudge) -
     description = "The customer gives a Harbour Club number (these start with HC-)."
     assert verdict(judge, description, "Hi! hc-55102 here, can I book the tasting evening?")[0]
     assert not verdict(judge, description, "Hi! Can I book the tasting evening for 2?")[0]
+
+
+ENGRAVING = "Escalate when the customer wants an engraving longer than 20 letters."
+
+
+@pytest.mark.parametrize(
+    ("text", "matched"),
+    [
+        ("Could you engrave a message of 35 letters on the lid of the music box?", True),
+        ("We need 45 candles for the reception on Saturday, do you ship to Cork?", False),
+        ("Can the bracelet say 'Good luck, Ana'?", False),
+    ],
+)
+def test_a_number_within_a_generic_limit_needs_the_topic_too(
+    judge: EmbeddedJudge, text: str, matched: bool
+) -> None:
+    assert verdict(judge, ENGRAVING, text)[0] is matched

@@ -240,7 +240,8 @@ def _cue_concepts(folded: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
     return tuple(n for n in concepts() if n in names), [(s, e) for s, e, _ in kept]
 
 
-def _stems(folded: str) -> frozenset[str]:
+def content_stems(folded: str) -> frozenset[str]:
+    """The first six letters of the content words of ``folded`` (what relevance compares)."""
     return frozenset(w[:6] for w in _CONTENT.findall(folded) if w not in _CLAUSE_STOP)
 
 
@@ -254,8 +255,8 @@ def _clause(text: str) -> Clause:
         text=text,
         concepts=found,
         limits=tuple(limits(folded)),
-        stems=_stems(folded),
-        uncovered=len(_stems(rest)),
+        stems=content_stems(folded),
+        uncovered=len(content_stems(rest)),
     )
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from detector.language import ConditionMatch
-from detector.language.conditions import Clause, ConditionPlan, concepts, kinds
+from detector.language.conditions import Clause, ConditionPlan, concepts, content_stems, kinds
 from detector.language.lexical import Reading, repeated_share
 from detector.language.lexicon import fold
+from detector.language.numbers import without_limits
 from escalator_schemas.classification import Urgency
 
 STRONG = 0.85
@@ -430,6 +431,9 @@ class _Facts:
     """The verdict on a message with none of those groups and no number."""
     code: re.Pattern[str] | None = None
     """A reference the clause says how to recognise ("member numbers start with GL-")."""
+    topic: frozenset[str] = frozenset()
+    """The stems of what a clause's limits measure, without the comparison ("engraving",
+    "characters" of "an engraving longer than 30 characters")."""
 
 
 # "(these start with PC-)", "beginnen mit KD", "empiezan por VIP-": how a code looks.
@@ -461,7 +465,9 @@ def _facts(clause: Clause) -> _Facts:
     silent = _judge(clause, Context(reading, (), 0.0, 0.0, 0.0), urgency)
     groups = [_READS.get(name) for name in clause.concepts]
     reads = None if None in groups else frozenset(g for found in groups if found for g in found)
-    clause.facts = _Facts(urgency, reads, silent, _code(fold(clause.text)))
+    folded = fold(clause.text)
+    topic = content_stems(without_limits(folded)) if clause.limits else frozenset()
+    clause.facts = _Facts(urgency, reads, silent, _code(folded), topic)
     return clause.facts
 
 
@@ -492,6 +498,8 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
             score = max(quantity_cues, default=0.0) if not qualitative else 0.0
             return ClauseVerdict(score, urgency, f'"{clause.text}": no number to compare', False)
         number_score, why = numbers
+        if number_score >= 0.5 and not clause.concepts:
+            return _topic_of_number(clause, ctx, urgency, why)
         outside = frozenset(clause.concepts) if number_score < 0.5 else frozenset()
         if qualitative:
             number_score = min(number_score, *qualitative.values())
@@ -533,6 +541,18 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
     return ClauseVerdict(
         score, urgency, f'"{clause.text}" ({names})', uncertain, by_number=by_number
     )
+
+
+def _topic_of_number(clause: Clause, ctx: Context, urgency: Urgency, why: str) -> ClauseVerdict:
+    """A number within the limit of a clause no concept covers says how much, not of what:
+    "40 guests" is more than 30 but not "an engraving longer than 30 characters", and "I paid
+    2.000 € for a sofa that broke" is no "cart over 1.500 €" by its amount alone. A word of
+    what the clause counts in the message ("engraving", "cart") confirms the topic; without
+    one, the clause stays unsure and similarity must confirm it (it can raise the score, and
+    the number has already ruled out what similarity cannot check)."""
+    if _facts(clause).topic & ctx.reading.content:
+        return ClauseVerdict(0.9, urgency, f'"{clause.text}": {why}', False, generic=True)
+    return ClauseVerdict(UNSURE, urgency, f'"{clause.text}": {why}', True, generic=True)
 
 
 # Buying "in bulk" says how many, which a number can contradict; "wholesale" or "reseller"

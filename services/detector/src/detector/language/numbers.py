@@ -307,6 +307,14 @@ def limits(folded_condition: str) -> list[Limit]:
     return found
 
 
+def without_limits(folded_condition: str) -> str:
+    """``folded_condition`` with its limits blanked out: what the numbers are about ("an
+    engraving" in "an engraving longer than 30 characters")."""
+    for pattern in (_LIMIT, _PLUS, _AFTER):
+        folded_condition = pattern.sub(" ", folded_condition)
+    return folded_condition
+
+
 def _limit(op: str, phrase: str) -> list[Limit]:
     quantity = quantities(phrase)
     if quantity:
