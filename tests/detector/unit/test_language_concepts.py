@@ -393,3 +393,42 @@ def test_a_number_within_a_generic_limit_needs_the_topic_too(
     judge: EmbeddedJudge, text: str, matched: bool
 ) -> None:
     assert verdict(judge, ENGRAVING, text)[0] is matched
+
+
+PLAN_EN = (
+    "Escalate when the shopper wants to cancel their paid plan (putting the plan on hold does "
+    "not count)."
+)
+PLAN_ES = "Escalar cuando el cliente quiere cancelar su membresía, salvo si solo quiere congelarla."
+PLAN_DE = "Wenn der Kunde sein Abo kündigen will. Eine Lieferpause zählt nicht."
+PLAN_FR = "Quand le client veut résilier son abonnement (une suspension temporaire ne compte pas)."
+PLAN_PT = "Quando o cliente quer cancelar a assinatura, exceto quando só quer adiar uma entrega."
+
+
+@pytest.mark.parametrize(
+    ("description", "text", "matched"),
+    [
+        (PLAN_EN, "Could I put my plan on hold until March? Money is tight.", False),
+        (PLAN_EN, "Please cancel my paid plan, I won't need it any more.", True),
+        (PLAN_ES, "¿Puedo congelar mi membresía durante el verano?", False),
+        (PLAN_ES, "Quiero cancelar mi membresía, ya no voy al gimnasio.", True),
+        (PLAN_DE, "Kann ich eine Lieferpause von drei Wochen einlegen?", False),
+        (PLAN_DE, "Ich möchte mein Abo kündigen, bitte bestätigen Sie das.", True),
+        (PLAN_FR, "Est-ce possible de suspendre mon abonnement pendant un mois ?", False),
+        (PLAN_FR, "Je veux résilier mon abonnement, merci de confirmer.", True),
+        (PLAN_PT, "Posso adiar a entrega deste mês para o dia 20?", False),
+        (PLAN_PT, "Quero cancelar a minha assinatura, não uso mais.", True),
+    ],
+)
+def test_what_a_condition_excludes_does_not_match_it(
+    judge: EmbeddedJudge, description: str, text: str, matched: bool
+) -> None:
+    assert verdict(judge, description, text)[0] is matched
+
+
+REFUNDS = "Escalate when the customer asks for a refund, except for orders under $20."
+
+
+def test_an_exclusion_with_a_limit_narrows_the_condition(judge: EmbeddedJudge) -> None:
+    assert verdict(judge, REFUNDS, "I'd like a refund for the $12 socks, they itch.")[0] is False
+    assert verdict(judge, REFUNDS, "I want a refund for the $80 boots, they leak.")[0] is True

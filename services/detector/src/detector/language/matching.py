@@ -6,7 +6,16 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from detector.language import ConditionMatch
-from detector.language.conditions import Clause, ConditionPlan, concepts, content_stems, kinds
+from detector.language.conditions import (
+    Clause,
+    ConditionPlan,
+    Exclusion,
+    concepts,
+    content_stems,
+    keys_meet,
+    kinds,
+    word_keys,
+)
 from detector.language.lexical import Reading, repeated_share
 from detector.language.lexicon import fold
 from detector.language.numbers import without_limits
@@ -406,6 +415,8 @@ class ClauseVerdict:
     by_number: bool = False
     """Matched on evidence a sibling clause's limit measures: a creator's role (their
     audience), buying "in bulk" (how many)."""
+    similar: bool = False
+    """The score is the embedding model's similarity, not a detector's or a number's."""
 
 
 def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
@@ -584,7 +595,53 @@ def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) ->
     return _combine(plan, verdicts, ctx)
 
 
+def about_exclusion(plan: ConditionPlan, ctx: Context) -> Exclusion | None:
+    """The exclusion a message is about, by its words: a number within the exclusion's limit
+    ("except orders under $20"), a concept the rest of the condition lacks, or a word only the
+    exclusion has ("pausing" beside "cancel a subscription")."""
+    reading = ctx.reading
+    for exclusion in plan.exclusions:
+        limits = exclusion.clause.limits
+        if limits:
+            if any(limit.holds(q) for limit in limits for q in reading.quantities):
+                return exclusion
+            continue  # its words describe what the number measures
+        if any(_DETECTORS[name](ctx) >= 0.5 for name in exclusion.concepts):
+            return exclusion
+        if exclusion.keys and keys_meet(exclusion.keys, word_keys(reading.folded)):
+            return exclusion
+    return None
+
+
+def excluded(
+    plan: ConditionPlan, verdicts: list[ClauseVerdict], exclusion: Exclusion
+) -> list[ClauseVerdict]:
+    """The verdicts once the message is known to be about ``exclusion``: none holds, unless a
+    detector read a certain cue of the clause that the exclusion does not share ("cancel my
+    subscription, don't just pause it" still cancels) and the exclusion sets no limit.
+    Similarity and a clause no concept covers cannot tell the exclusion from the condition:
+    that is why merchants write them."""
+    shared = set(exclusion.clause.concepts)
+    # An exclusion with a limit narrows the clause's own topic ("refunds, except under $20"):
+    # no cue of that topic overrides it.
+    certain = not exclusion.clause.limits and any(
+        v.score >= 0.7 and not v.similar and not v.generic and set(clause.concepts) - shared
+        for v, clause in zip(verdicts, plan.clauses, strict=True)
+    )
+    if certain:
+        return verdicts
+    why = f' but about "{exclusion.clause.text}", which does not count'
+    return [
+        replace(v, score=RULED_OUT, detail=v.detail + why) if v.score >= 0.5 else v
+        for v in verdicts
+    ]
+
+
 def _combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
+    if plan.exclusions and any(v.score >= 0.5 for v in verdicts):
+        exclusion = about_exclusion(plan, ctx)
+        if exclusion is not None:
+            verdicts = excluded(plan, verdicts, exclusion)
     outside = frozenset().union(*(v.outside for v in verdicts))
     if outside:
         # The message's own numbers fail the condition's limit on a concept: a clause that
