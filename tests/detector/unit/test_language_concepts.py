@@ -432,3 +432,23 @@ REFUNDS = "Escalate when the customer asks for a refund, except for orders under
 def test_an_exclusion_with_a_limit_narrows_the_condition(judge: EmbeddedJudge) -> None:
     assert verdict(judge, REFUNDS, "I'd like a refund for the $12 socks, they itch.")[0] is False
     assert verdict(judge, REFUNDS, "I want a refund for the $80 boots, they leak.")[0] is True
+
+
+CLUB = (
+    "Escalate when the customer says they are a Harbour Club member or gives a member number "
+    "(these start with HC-)."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "matched"),
+    [
+        ("My number is HC-20417, can I use the member discount on the lamp?", True),
+        ("My brother is in the club (HC-55102), can he gift me his discount?", False),
+        ("Mein Vater hat die Nummer HC-77310, gilt sein Rabatt auch für mich?", False),
+    ],
+)
+def test_a_member_number_of_a_relative_is_not_the_customers(
+    judge: EmbeddedJudge, text: str, matched: bool
+) -> None:
+    assert verdict(judge, CLUB, text)[0] is matched

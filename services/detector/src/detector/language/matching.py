@@ -486,7 +486,8 @@ def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
     """The lexical verdict on one clause; similarity may refine it later."""
     facts = _facts(clause)
     reading = ctx.reading
-    if facts.code is not None and facts.code.search(reading.folded):
+    code = facts.code.search(reading.folded) if facts.code is not None else None
+    if code is not None and not _someone_elses(reading, code.start()):
         return ClauseVerdict(STRONG, facts.urgency, f'"{clause.text}": the code given', False)
     if (
         facts.reads is not None
@@ -495,6 +496,21 @@ def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
     ):
         return facts.silent  # the common case: nothing in the message for this clause
     return _judge(clause, ctx, facts.urgency)
+
+
+def _someone_elses(reading: Reading, at: int) -> bool:
+    """The reference at ``at`` is given in a sentence about a relative ("my sister is in the
+    club, her number is GL-4410"), where the customer does not claim it as theirs too: a
+    condition about the customer themself ("says they are a member or gives a member
+    number") is not about their family."""
+    kin = reading.hits.get("kin", ())
+    if not kin:
+        return False
+    for sentence in _SENTENCE.finditer(reading.folded):
+        if sentence.start() <= at < sentence.end():
+            text = sentence.group(0)
+            return any(phrase in text for phrase in kin) and not _MEMBER_CLAIM.search(text)
+    return False
 
 
 def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
