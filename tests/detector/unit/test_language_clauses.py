@@ -37,3 +37,60 @@ def test_a_cue_as_written_beats_another_cue_plus_an_ending() -> None:
     # "reviewer" is a press cue; "review" + "-er" must not make it a bad-review threat.
     assert clauses("Escalate when the shopper is a product reviewer.")[0][1] == ("press",)
     assert clauses("Escalate when the shopper threatens a bad review.")[0][1] == ("review",)
+
+
+def exclusions(description: str) -> tuple[str, list[str]]:
+    found = plan(TriggerCondition(label="test", description=description))
+    return found.whole.text, [exclusion.clause.text for exclusion in found.exclusions]
+
+
+def test_exclusions_are_taken_out_of_the_condition() -> None:
+    assert exclusions(
+        "Escalate when the shopper wants to cancel their paid plan (putting it on hold does "
+        "not count)."
+    ) == ("Escalate when the shopper wants to cancel their paid plan.", ["putting it on hold"])
+    assert exclusions("Escalate refund requests, except for orders under $20.") == (
+        "Escalate refund requests.",
+        ["orders under $20"],
+    )
+    assert exclusions("Escalate when a lamp arrives broken. A scuffed carton doesn't count.") == (
+        "Escalate when a lamp arrives broken.",
+        ["A scuffed carton"],
+    )
+    assert exclusions("Escalate unless the buyer only asks about sizes.")[1] == [
+        "the buyer only asks about sizes"
+    ]
+
+
+def test_exclusions_in_four_more_languages() -> None:
+    assert exclusions(
+        "Escalar cuando el cliente quiere cancelar su membresía, salvo si solo quiere congelarla."
+    )[1] == ["solo quiere congelarla"]
+    assert exclusions("Wenn der Kunde sein Abo kündigen will. Eine Lieferpause zählt nicht.")[
+        1
+    ] == ["Eine Lieferpause"]
+    assert exclusions("Wenn der Kunde kündigen will, außer er möchte nur pausieren.")[1] == [
+        "er möchte nur pausieren"
+    ]
+    assert exclusions(
+        "Quand le client veut résilier son abonnement (une suspension temporaire ne compte pas)."
+    )[1] == ["une suspension temporaire"]
+    assert exclusions("Quand le client veut résilier, sauf s'il veut changer de formule.")[1] == [
+        "s'il veut changer de formule"
+    ]
+    assert exclusions(
+        "Quando o cliente quer cancelar a assinatura, exceto quando só quer adiar uma entrega."
+    )[1] == ["só quer adiar uma entrega"]
+    assert exclusions("O cliente quer um reembolso (trocar o tamanho não conta).")[1] == [
+        "trocar o tamanho"
+    ]
+
+
+def test_numbers_and_plain_conditions_are_not_exclusions() -> None:
+    assert exclusions("Escalate when the cart is worth more than 1.500 € in total.") == (
+        "Escalate when the cart is worth more than 1.500 € in total.",
+        [],
+    )
+    assert (
+        exclusions("Escalate when the customer wants a font other than the ones we list.")[1] == []
+    )

@@ -376,3 +376,79 @@ def test_a_reference_the_condition_says_how_to_recognise(judge: EmbeddedJudge) -
     description = "The customer gives a Harbour Club number (these start with HC-)."
     assert verdict(judge, description, "Hi! hc-55102 here, can I book the tasting evening?")[0]
     assert not verdict(judge, description, "Hi! Can I book the tasting evening for 2?")[0]
+
+
+ENGRAVING = "Escalate when the customer wants an engraving longer than 20 letters."
+
+
+@pytest.mark.parametrize(
+    ("text", "matched"),
+    [
+        ("Could you engrave a message of 35 letters on the lid of the music box?", True),
+        ("We need 45 candles for the reception on Saturday, do you ship to Cork?", False),
+        ("Can the bracelet say 'Good luck, Ana'?", False),
+    ],
+)
+def test_a_number_within_a_generic_limit_needs_the_topic_too(
+    judge: EmbeddedJudge, text: str, matched: bool
+) -> None:
+    assert verdict(judge, ENGRAVING, text)[0] is matched
+
+
+PLAN_EN = (
+    "Escalate when the shopper wants to cancel their paid plan (putting the plan on hold does "
+    "not count)."
+)
+PLAN_ES = "Escalar cuando el cliente quiere cancelar su membresía, salvo si solo quiere congelarla."
+PLAN_DE = "Wenn der Kunde sein Abo kündigen will. Eine Lieferpause zählt nicht."
+PLAN_FR = "Quand le client veut résilier son abonnement (une suspension temporaire ne compte pas)."
+PLAN_PT = "Quando o cliente quer cancelar a assinatura, exceto quando só quer adiar uma entrega."
+
+
+@pytest.mark.parametrize(
+    ("description", "text", "matched"),
+    [
+        (PLAN_EN, "Could I put my plan on hold until March? Money is tight.", False),
+        (PLAN_EN, "Please cancel my paid plan, I won't need it any more.", True),
+        (PLAN_ES, "¿Puedo congelar mi membresía durante el verano?", False),
+        (PLAN_ES, "Quiero cancelar mi membresía, ya no voy al gimnasio.", True),
+        (PLAN_DE, "Kann ich eine Lieferpause von drei Wochen einlegen?", False),
+        (PLAN_DE, "Ich möchte mein Abo kündigen, bitte bestätigen Sie das.", True),
+        (PLAN_FR, "Est-ce possible de suspendre mon abonnement pendant un mois ?", False),
+        (PLAN_FR, "Je veux résilier mon abonnement, merci de confirmer.", True),
+        (PLAN_PT, "Posso adiar a entrega deste mês para o dia 20?", False),
+        (PLAN_PT, "Quero cancelar a minha assinatura, não uso mais.", True),
+    ],
+)
+def test_what_a_condition_excludes_does_not_match_it(
+    judge: EmbeddedJudge, description: str, text: str, matched: bool
+) -> None:
+    assert verdict(judge, description, text)[0] is matched
+
+
+REFUNDS = "Escalate when the customer asks for a refund, except for orders under $20."
+
+
+def test_an_exclusion_with_a_limit_narrows_the_condition(judge: EmbeddedJudge) -> None:
+    assert verdict(judge, REFUNDS, "I'd like a refund for the $12 socks, they itch.")[0] is False
+    assert verdict(judge, REFUNDS, "I want a refund for the $80 boots, they leak.")[0] is True
+
+
+CLUB = (
+    "Escalate when the customer says they are a Harbour Club member or gives a member number "
+    "(these start with HC-)."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "matched"),
+    [
+        ("My number is HC-20417, can I use the member discount on the lamp?", True),
+        ("My brother is in the club (HC-55102), can he gift me his discount?", False),
+        ("Mein Vater hat die Nummer HC-77310, gilt sein Rabatt auch für mich?", False),
+    ],
+)
+def test_a_member_number_of_a_relative_is_not_the_customers(
+    judge: EmbeddedJudge, text: str, matched: bool
+) -> None:
+    assert verdict(judge, CLUB, text)[0] is matched

@@ -118,3 +118,27 @@ def test_a_term_is_not_time_that_passed() -> None:
     found = quantities(fold("Six weeks into my 24-month warranty the hinge snapped."))
     assert found == [Quantity(42, Kind.DAYS)]
     assert quantities(fold("after a 3-week wait")) == [Quantity(21, Kind.DAYS)]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("the basket exceeds the $750 mark", Limit(">", 750, Kind.MONEY)),
+        ("a personalised note longer than 40 characters", Limit(">", 40, Kind.COUNT)),
+        ("a parcel heavier than 20 boxes", Limit(">", 20, Kind.COUNT)),
+        ("una compra que supera los 2.300 €", Limit(">", 2300, Kind.MONEY)),
+        ("si el presupuesto excede 900 euros", Limit(">", 900, Kind.MONEY)),
+        ("quando a fatura ultrapassa os R$ 4.000", Limit(">", 4000, Kind.MONEY)),
+        ("wenn die Rechnung 600 € übersteigt", Limit(">", 600, Kind.MONEY)),
+        ("wenn der Betrag überschreitet 800 €", Limit(">", 800, Kind.MONEY)),
+        ("un panier dépassant les 350 €", Limit(">", 350, Kind.MONEY)),
+        ("si la facture excède 1 200 €", Limit(">", 1200, Kind.MONEY)),
+        ("a refund lower than $15", Limit("<", 15, Kind.MONEY)),
+    ],
+)
+def test_verbs_and_comparatives_of_exceeding_are_limits(condition: str, expected: Limit) -> None:
+    assert limits(fold(condition)) == [expected]
+
+
+def test_a_comparator_inside_a_word_is_none() -> None:
+    assert limits(fold("our turnover 300 units")) == []

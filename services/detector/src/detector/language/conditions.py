@@ -94,6 +94,17 @@ class Clause:
 
 
 @dataclass(slots=True)
+class Exclusion:
+    """What a condition says does not count ("pausing a delivery does not count")."""
+
+    clause: Clause
+    keys: frozenset[str]
+    """Word keys (``word_keys``) of the exclusion that the rest of the condition lacks."""
+    concepts: tuple[str, ...]
+    """Its concepts that the rest of the condition lacks."""
+
+
+@dataclass(slots=True)
 class ConditionPlan:
     condition: TriggerCondition
     clauses: tuple[Clause, ...]
@@ -101,6 +112,8 @@ class ConditionPlan:
     """The whole description, which similarity also reads (it carries context clauses lose)."""
     silent_match: ConditionMatch | None = None
     """The verdict on a message that none of the clauses' cues appear in (``matching``)."""
+    exclusions: tuple[Exclusion, ...] = ()
+    """What the description excludes; its words are in neither the clauses nor ``whole``."""
 
 
 # "Escalate when the customer ...", in the five languages: what every condition starts with.
@@ -240,7 +253,8 @@ def _cue_concepts(folded: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
     return tuple(n for n in concepts() if n in names), [(s, e) for s, e, _ in kept]
 
 
-def _stems(folded: str) -> frozenset[str]:
+def content_stems(folded: str) -> frozenset[str]:
+    """The first six letters of the content words of ``folded`` (what relevance compares)."""
     return frozenset(w[:6] for w in _CONTENT.findall(folded) if w not in _CLAUSE_STOP)
 
 
@@ -254,16 +268,160 @@ def _clause(text: str) -> Clause:
         text=text,
         concepts=found,
         limits=tuple(limits(folded)),
-        stems=_stems(folded),
-        uncovered=len(_stems(rest)),
+        stems=content_stems(folded),
+        uncovered=len(content_stems(rest)),
+    )
+
+
+# Exclusions merchants write into a description, in the five languages. After the excluded
+# thing: "(pausing a delivery does not count)", "(pausar uma entrega não conta)", "zählt nicht".
+_EXCLUDED_BEFORE = re.compile(
+    r"\b(?:(?:does|do|is|are)\s*(?:not|n't)\s+(?:count|qualify|apply|included|covered|meant)"
+    r"|(?:doesn't|don't|isn't|aren't)\s+(?:count|qualify|apply|included|covered|meant)"
+    r"|no\s+cuentan?|no\s+(?:se\s+)?(?:aplican?|incluyen?)|no\s+est[aá]n?\s+incluid[oa]s?"
+    r"|n[aã]o\s+contam?|n[aã]o\s+(?:se\s+)?(?:aplicam?|inclu(?:i|em))|n[aã]o\s+est[aã]o?\s+inclu[ií]d"
+    r"|ne\s+compte(?:nt)?\s+pas|ne\s+s'applique(?:nt)?\s+pas|n'(?:est|sont)\s+pas\s+(?:inclus|couverts?)"
+    r"|z[aä]hl(?:t|en)\s+nicht|gilt\s+nicht|gelten\s+nicht|(?:ist|sind)\s+nicht\s+(?:gemeint|inbegriffen))"
+    r"\s*$",
+    re.IGNORECASE,
+)
+# Before it: "except when they only pause", "unless", "sauf", "außer", "excepto", "exceto".
+_EXCLUDED_AFTER = re.compile(
+    r"(?:^|\b)(?:(?:but\s+)?except(?:\s+for|\s+when|\s+if|\s+where)?|excluding|unless|but\s+not"
+    r"|not\s+including|(?:pero\s+no|mas\s+n[aã]o|mais\s+pas|(?:aber|doch)\s+nicht)"
+    r"(?:\s+(?:cuando|si|quando|se|quand|wenn))?|(?:this|it|that)?\s*(?:does\s+not|doesn't)\s+(?:cover|include|apply\s+to)"
+    r"|(?:pero\s+)?(?:excepto|salvo)(?:\s+(?:cuando|si|que))?|a\s+menos\s+que|sin\s+contar"
+    r"|(?:esto\s+)?no\s+(?:cubre|incluye)"
+    r"|(?:mas\s+)?(?:exceto|excepto|salvo)(?:\s+(?:quando|se))?|a\s+n[aã]o\s+ser\s+que|sem\s+contar"
+    r"|(?:isso|isto)?\s*n[aã]o\s+(?:cobre|inclui)"
+    r"|(?:mais\s+)?(?:sauf|hormis|except[ée])(?:\s+(?:si|quand|lorsque))?"
+    r"|(?:à|a)\s+l'exception\s+d(?:e|u|es|')|(?:cela|ceci|ça)?\s*ne\s+couvre\s+pas"
+    r"|(?:aber\s+)?(?:au(?:ß|ss)er|ausgenommen)(?:\s+(?:wenn|bei))?|es\s+sei\s+denn"
+    r"|(?:das\s+)?gilt\s+nicht\s+f[üu]r)\b",
+    re.IGNORECASE,
+)
+_ASIDE = re.compile(r"\(([^()]*)\)")
+# Sentences end at "." or ";" before a space: "1.500 €" and "e.g." go on.
+_SENTENCES = re.compile(r"(?:[^.;]|[.;](?=\S))+[.;]?")
+# Where the excluded thing starts, read backwards from "does not count": a comma, or "but".
+_EXCLUSION_START = re.compile(r"[,:]|\b(?:but|pero|mas|mais|aber|doch|though)\b", re.IGNORECASE)
+
+
+def _excluded(text: str) -> tuple[str, str] | None:
+    """(what stays, what is excluded) for a sentence or aside that excludes something."""
+    before = _EXCLUDED_BEFORE.search(text.rstrip(" .;"))
+    if before:
+        head = text[: before.start()]
+        starts = list(_EXCLUSION_START.finditer(head))
+        start = starts[-1] if starts else None
+        return (head[: start.start()], head[start.end() :]) if start else ("", head)
+    after = _EXCLUDED_AFTER.search(text)
+    if after and text[after.end() :].strip(" .;"):
+        return text[: after.start()], text[after.end() :]
+    return None
+
+
+def exclusions(description: str) -> tuple[str, list[str]]:
+    """The description without what it excludes, and the excluded phrases: "wants to cancel
+    a subscription (pausing a delivery does not count)" is about cancelling, and a message
+    about pausing is about the exception, not the condition. Neither the concept cues nor
+    similarity should read the excluded words as part of what the condition asks about."""
+    excluded: list[str] = []
+
+    def aside(match: re.Match[str]) -> str:
+        found = _excluded(match[1])
+        if found is None:
+            return match[0]
+        excluded.append(found[1])
+        return " "
+
+    text = _ASIDE.sub(aside, description)
+    kept = []
+    for sentence in _SENTENCES.findall(text):
+        found = _excluded(sentence)
+        if found is None:
+            kept.append(sentence)
+            continue
+        excluded.append(found[1])
+        stays = found[0].rstrip(" ,;:.")
+        kept.append(stays + "." if stays and sentence.rstrip().endswith(".") else stays)
+    if not excluded:
+        return description, []
+    positive = re.sub(r"\s+", " ", " ".join(kept)).replace(" .", ".").strip()
+    excluded = [part.strip(" .,;:") for part in excluded if part.strip(" .,;:")]
+    return (positive or description), excluded
+
+
+_SUFFIX = re.compile(r"(?:ing|ed|es|s|e|ar|er|ir|en|ung|ion|a|o|as|os)$")
+# "only" narrows an exclusion, it is not what the exclusion is about; nor are articles and
+# prepositions ("eine", "entre") that the condition's stop words leave in.
+_NOT_KEYS = frozenset(
+    ("only", "just", "merely", "simply", "solo", "solamente", "nur", "bloss", "seulement",
+     "simplement", "apenas", "somente", "eine", "entre", "como", "pero", "mais", "dans", "sous",
+     "auch", "also", "sein", "seine", "unos", "unas", "umas", "uns")
+)  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def word_keys(folded: str) -> frozenset[str]:
+    """A crude stem per content word, the same for "pause", "pausing", "pausar" and "pausa"
+    ("paus"), or "skip" and "skipping": what the words of an exclusion and of a message
+    compare on (the six-letter stems of ``content_stems`` keep "pausin" apart from "pause")."""
+    keys = set()
+    for word in _CONTENT.findall(folded):
+        if word in _CLAUSE_STOP or word in _NOT_KEYS:
+            continue
+        suffix = _SUFFIX.search(word)
+        stem = word[: suffix.start()] if suffix and suffix.start() >= 4 else word
+        if len(stem) > 1 and stem[-1] == stem[-2]:
+            stem = stem[:-1]  # "skipp" of "skipping"
+        if len(stem) >= 4:
+            keys.add(stem[:5])
+    return frozenset(keys)
+
+
+def keys_meet(ours: frozenset[str], theirs: frozenset[str]) -> bool:
+    """Whether two sets of word keys share a word: equal keys, or one the start of the other
+    ("paus" of "pause" and "pausi" of "pausiert")."""
+    return not ours.isdisjoint(theirs) or any(
+        a.startswith(b) or b.startswith(a) for a in ours for b in theirs
     )
 
 
 @lru_cache(maxsize=2048)
 def plan(condition: TriggerCondition) -> ConditionPlan:
     """The clauses of ``condition`` (cached per condition text: merchants reuse them)."""
-    clauses = tuple(_clause(text) for text in _clauses(condition.description))
-    return ConditionPlan(condition=condition, clauses=clauses, whole=_clause(condition.description))
+    positive, excluded = exclusions(condition.description)
+    clauses = tuple(_clause(text) for text in _clauses(positive))
+    whole = _clause(positive)
+    rest_keys = word_keys(fold(positive))
+    return ConditionPlan(
+        condition=condition,
+        clauses=clauses,
+        whole=whole,
+        exclusions=tuple(_exclusion(text, whole, rest_keys) for text in excluded),
+    )
+
+
+def _exclusion(text: str, whole: Clause, rest_keys: frozenset[str]) -> Exclusion:
+    """An exclusion, keyed by what sets it apart from the rest of the condition: a cue of a
+    concept the condition asks about ("cancelling" a single order, in a condition about
+    terminating a contract) says nothing about which of the two a message is about."""
+    clause = _clause(text)
+    folded = fold(text)
+    spans = [
+        (match.start(), match.end())
+        for name in whole.concepts
+        for cue in concepts()[name].cues
+        for match in re.finditer(rf"(?<!\w){re.escape(cue.rstrip('*'))}\w*", folded)
+    ]
+    for start, end in spans:
+        folded = folded[:start] + " " * (end - start) + folded[end:]
+    return Exclusion(
+        clause=clause,
+        keys=word_keys(folded) - rest_keys,
+        concepts=tuple(name for name in clause.concepts if name not in whole.concepts),
+    )
 
 
 def embed_clauses(
@@ -273,7 +431,11 @@ def embed_clauses(
     thread), and measure them against the calm-message bank."""
     todo = [
         clause
-        for clause in (*condition_plan.clauses, condition_plan.whole)
+        for clause in (
+            *condition_plan.clauses,
+            condition_plan.whole,
+            *(exclusion.clause for exclusion in condition_plan.exclusions),
+        )
         if clause.embedding is None
     ]
     if not todo:
@@ -323,6 +485,13 @@ def relation_features(
         1.0 if troubled else 0.0,
         1.0 if reading.question else 0.0,
     ]
+
+
+def z_calm(clause: Clause, message: Vector) -> float:
+    """How much more similar ``message`` is to the clause than calm messages are (in standard
+    deviations): comparable across clauses of different lengths and wordings."""
+    assert clause.embedding is not None  # noqa: S101 - embed_clauses ran first
+    return (float(clause.embedding @ message) - clause.calm_mean) / clause.calm_std
 
 
 def kinds(clause: Clause) -> frozenset[Kind]:

@@ -18,10 +18,10 @@ import numpy as np
 import structlog
 
 from detector.language import Judgement, Utterance
-from detector.language.conditions import concepts, embed_clauses, relation_features
+from detector.language.conditions import concepts, embed_clauses, relation_features, z_calm
 from detector.language.drafts import Draft, draft, finish
 from detector.language.lexicon import cue_lexicon, topic_lexicon
-from detector.language.matching import ClauseVerdict
+from detector.language.matching import ClauseVerdict, excluded
 from detector.language.model import Embedder, Vector, Weights, shared_embedder, shipped_weights
 
 log = structlog.get_logger(__name__)
@@ -193,4 +193,28 @@ class EmbeddedJudge:
                     f"{verdict.detail} by similarity",
                     False,
                     verdict.generic,
+                    similar=True,
                 )
+        for i, condition_plan in enumerate(item.plans):
+            if condition_plan.exclusions:
+                self._exclude(item, i, vector)
+
+    def _exclude(self, item: Draft, i: int, vector: Vector) -> None:
+        """A condition that matched is set aside when the message is more like what its
+        description excludes than like the clauses that matched ("can I pause my plan?" for
+        "cancel a plan (pausing does not count)"), words aside (``matching.about_exclusion``
+        reads those)."""
+        condition_plan, verdicts = item.plans[i], item.verdicts[i]
+        matched = [
+            clause
+            for clause, verdict in zip(condition_plan.clauses, verdicts, strict=True)
+            if verdict.score >= 0.5
+        ]
+        if not matched:
+            return
+        embed_clauses(condition_plan, self._embedder, self._weights.calibration)
+        ours = max(z_calm(clause, vector) for clause in matched)
+        for exclusion in condition_plan.exclusions:
+            if z_calm(exclusion.clause, vector) > ours:
+                item.verdicts[i] = excluded(condition_plan, verdicts, exclusion)
+                return

@@ -6,9 +6,19 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from detector.language import ConditionMatch
-from detector.language.conditions import Clause, ConditionPlan, concepts, kinds
+from detector.language.conditions import (
+    Clause,
+    ConditionPlan,
+    Exclusion,
+    concepts,
+    content_stems,
+    keys_meet,
+    kinds,
+    word_keys,
+)
 from detector.language.lexical import Reading, repeated_share
 from detector.language.lexicon import fold
+from detector.language.numbers import without_limits
 from escalator_schemas.classification import Urgency
 
 STRONG = 0.85
@@ -405,6 +415,8 @@ class ClauseVerdict:
     by_number: bool = False
     """Matched on evidence a sibling clause's limit measures: a creator's role (their
     audience), buying "in bulk" (how many)."""
+    similar: bool = False
+    """The score is the embedding model's similarity, not a detector's or a number's."""
 
 
 def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
@@ -430,6 +442,9 @@ class _Facts:
     """The verdict on a message with none of those groups and no number."""
     code: re.Pattern[str] | None = None
     """A reference the clause says how to recognise ("member numbers start with GL-")."""
+    topic: frozenset[str] = frozenset()
+    """The stems of what a clause's limits measure, without the comparison ("engraving",
+    "characters" of "an engraving longer than 30 characters")."""
 
 
 # "(these start with PC-)", "beginnen mit KD", "empiezan por VIP-": how a code looks.
@@ -461,7 +476,9 @@ def _facts(clause: Clause) -> _Facts:
     silent = _judge(clause, Context(reading, (), 0.0, 0.0, 0.0), urgency)
     groups = [_READS.get(name) for name in clause.concepts]
     reads = None if None in groups else frozenset(g for found in groups if found for g in found)
-    clause.facts = _Facts(urgency, reads, silent, _code(fold(clause.text)))
+    folded = fold(clause.text)
+    topic = content_stems(without_limits(folded)) if clause.limits else frozenset()
+    clause.facts = _Facts(urgency, reads, silent, _code(folded), topic)
     return clause.facts
 
 
@@ -469,7 +486,8 @@ def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
     """The lexical verdict on one clause; similarity may refine it later."""
     facts = _facts(clause)
     reading = ctx.reading
-    if facts.code is not None and facts.code.search(reading.folded):
+    code = facts.code.search(reading.folded) if facts.code is not None else None
+    if code is not None and not _someone_elses(reading, code.start()):
         return ClauseVerdict(STRONG, facts.urgency, f'"{clause.text}": the code given', False)
     if (
         facts.reads is not None
@@ -478,6 +496,21 @@ def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
     ):
         return facts.silent  # the common case: nothing in the message for this clause
     return _judge(clause, ctx, facts.urgency)
+
+
+def _someone_elses(reading: Reading, at: int) -> bool:
+    """The reference at ``at`` is given in a sentence about a relative ("my sister is in the
+    club, her number is GL-4410"), where the customer does not claim it as theirs too: a
+    condition about the customer themself ("says they are a member or gives a member
+    number") is not about their family."""
+    kin = reading.hits.get("kin", ())
+    if not kin:
+        return False
+    for sentence in _SENTENCE.finditer(reading.folded):
+        if sentence.start() <= at < sentence.end():
+            text = sentence.group(0)
+            return any(phrase in text for phrase in kin) and not _MEMBER_CLAIM.search(text)
+    return False
 
 
 def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
@@ -492,6 +525,8 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
             score = max(quantity_cues, default=0.0) if not qualitative else 0.0
             return ClauseVerdict(score, urgency, f'"{clause.text}": no number to compare', False)
         number_score, why = numbers
+        if number_score >= 0.5 and not clause.concepts:
+            return _topic_of_number(clause, ctx, urgency, why)
         outside = frozenset(clause.concepts) if number_score < 0.5 else frozenset()
         if qualitative:
             number_score = min(number_score, *qualitative.values())
@@ -535,6 +570,18 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
     )
 
 
+def _topic_of_number(clause: Clause, ctx: Context, urgency: Urgency, why: str) -> ClauseVerdict:
+    """A number within the limit of a clause no concept covers says how much, not of what:
+    "40 guests" is more than 30 but not "an engraving longer than 30 characters", and "I paid
+    2.000 € for a sofa that broke" is no "cart over 1.500 €" by its amount alone. A word of
+    what the clause counts in the message ("engraving", "cart") confirms the topic; without
+    one, the clause stays unsure and similarity must confirm it (it can raise the score, and
+    the number has already ruled out what similarity cannot check)."""
+    if _facts(clause).topic & ctx.reading.content:
+        return ClauseVerdict(0.9, urgency, f'"{clause.text}": {why}', False, generic=True)
+    return ClauseVerdict(UNSURE, urgency, f'"{clause.text}": {why}', True, generic=True)
+
+
 # Buying "in bulk" says how many, which a number can contradict; "wholesale" or "reseller"
 # says who buys, which it cannot.
 _VOLUME = frozenset(
@@ -564,7 +611,53 @@ def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) ->
     return _combine(plan, verdicts, ctx)
 
 
+def about_exclusion(plan: ConditionPlan, ctx: Context) -> Exclusion | None:
+    """The exclusion a message is about, by its words: a number within the exclusion's limit
+    ("except orders under $20"), a concept the rest of the condition lacks, or a word only the
+    exclusion has ("pausing" beside "cancel a subscription")."""
+    reading = ctx.reading
+    for exclusion in plan.exclusions:
+        limits = exclusion.clause.limits
+        if limits:
+            if any(limit.holds(q) for limit in limits for q in reading.quantities):
+                return exclusion
+            continue  # its words describe what the number measures
+        if any(_DETECTORS[name](ctx) >= 0.5 for name in exclusion.concepts):
+            return exclusion
+        if exclusion.keys and keys_meet(exclusion.keys, word_keys(reading.folded)):
+            return exclusion
+    return None
+
+
+def excluded(
+    plan: ConditionPlan, verdicts: list[ClauseVerdict], exclusion: Exclusion
+) -> list[ClauseVerdict]:
+    """The verdicts once the message is known to be about ``exclusion``: none holds, unless a
+    detector read a certain cue of the clause that the exclusion does not share ("cancel my
+    subscription, don't just pause it" still cancels) and the exclusion sets no limit.
+    Similarity and a clause no concept covers cannot tell the exclusion from the condition:
+    that is why merchants write them."""
+    shared = set(exclusion.clause.concepts)
+    # An exclusion with a limit narrows the clause's own topic ("refunds, except under $20"):
+    # no cue of that topic overrides it.
+    certain = not exclusion.clause.limits and any(
+        v.score >= 0.7 and not v.similar and not v.generic and set(clause.concepts) - shared
+        for v, clause in zip(verdicts, plan.clauses, strict=True)
+    )
+    if certain:
+        return verdicts
+    why = f' but about "{exclusion.clause.text}", which does not count'
+    return [
+        replace(v, score=RULED_OUT, detail=v.detail + why) if v.score >= 0.5 else v
+        for v in verdicts
+    ]
+
+
 def _combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
+    if plan.exclusions and any(v.score >= 0.5 for v in verdicts):
+        exclusion = about_exclusion(plan, ctx)
+        if exclusion is not None:
+            verdicts = excluded(plan, verdicts, exclusion)
     outside = frozenset().union(*(v.outside for v in verdicts))
     if outside:
         # The message's own numbers fail the condition's limit on a concept: a clause that

@@ -250,18 +250,28 @@ def _many(folded: str) -> list[Quantity]:
 _COMPARATORS: tuple[tuple[str, str], ...] = (
     (r"(?:at least|no (?:less|fewer) than|minimum(?: of)?|min\.?|mindestens|au moins|"
      r"al menos|pelo menos|como minimo|no minimo)", ">="),
-    (r"(?:more than|over|above|exceeding|exceeds|greater than|larger than|bigger than|"
+    (r"(?:more than|over|above|exceed(?:s|ed|ing)?|greater than|larger than|bigger than|"
+     r"(?:longer|higher|taller|heavier|wider|more expensive|pricier|costlier) than|"
      r"upwards of|in excess of|mas de|mas que|mehr als|uber|ueber|plus de|superieur a|"
-     r"superior a|acima de|mais de|mais que|>)", ">"),
+     r"superior a|acima de|mais de|mais que|"
+     # verbs of exceeding, as merchants write them: "supera los", "ultrapassa", "übersteigt",
+     # "dépassant", "excède" (folded: no accents, "ß" as "ss")
+     r"super(?:a|an|e|en|ar|ando|am|em)|exced(?:e|a|en|an|em|am|er|iendo|endo|ant|ent)|"
+     r"ultrapass(?:a|e|am|em|ar|ando)|ubersteig(?:t|en|end)|uberschreit(?:et|en|end)|"
+     r"depass(?:e|ent|ant|er)|>)", ">"),
     (r"(?:at most|no more than|up to|maximum(?: of)?|hochstens|au plus|como maximo|no maximo|"
      r"within|innerhalb von|innerhalb|dentro de|dans les|em ate)",
      "<="),
-    (r"(?:less than|fewer than|under|below|weniger als|unter|moins de|menos de|<)", "<"),
+    (r"(?:less than|fewer than|under|below|"
+     r"(?:shorter|lower|smaller|cheaper|lighter) than|weniger als|unter|moins de|menos de|"
+     r"inferieur a|inferior a|abaixo de|por debajo de|<)", "<"),
 )  # fmt: skip
+# The article a verb of comparison takes before the amount: "supera los 1.500 €", "dépasse
+# les 300 €", "excede os 200 €", "exceeds the $500".
+_ARTICLE = r"(?:(?:the|los|las|el|la|les|le|l'|os|as|o|a|die|der|den|das)\s+)?"
 _LIMIT = re.compile(
-    r"(?P<cmp>"
-    + "|".join(pattern for pattern, _ in _COMPARATORS)
-    + rf")\s*(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER}(?:\s?(?:{_SCALE_WORDS})\b)?(?:\s?\+)?"
+    r"(?<!\w)(?P<cmp>" + "|".join(pattern for pattern, _ in _COMPARATORS) + rf")\s*{_ARTICLE}"
+    rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER}(?:\s?(?:{_SCALE_WORDS})\b)?(?:\s?\+)?"
     r"(?:\s?[\w$€£-]+)?)"
 )
 _PLUS = re.compile(rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER})\s?\+\s?(?P<unit>\w+)?")
@@ -271,7 +281,8 @@ _TIMES = re.compile(r"\b(times|mal|veces|fois|vezes)\b")
 _AFTER = re.compile(
     rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER}(?:\s?(?:{_SCALE_WORDS})\b)?)(?:\s?[\w$€£-]+)?"
     r"\s+(?P<cmp>or more|or above|and above|and over|or over|or higher|oder mehr|o mas|ou plus|"
-    r"ou mais|or less|or fewer|or under|and under|oder weniger|o menos|ou moins|ou menos)\b"
+    r"ou mais|or less|or fewer|or under|and under|oder weniger|o menos|ou moins|ou menos|"
+    r"ubersteigt|ubersteigen|uberschreitet|uberschreiten)\b"
     r"(?:\s(?P<unit>[\w$€£-]+))?"
 )
 
@@ -287,9 +298,21 @@ def limits(folded_condition: str) -> list[Limit]:
     for match in _AFTER.finditer(folded_condition):
         if _TIMES.search(match.group(0)):
             continue  # "3 or more times" counts contacts, which ``matching`` compares
-        op = "<=" if match["cmp"].split()[-1] in _FEWER else ">="
-        found.extend(_limit(op, f"{match['q']} {match['unit'] or ''}"))
+        last = match["cmp"].split()[-1]
+        # German puts the verb last: "wenn der Warenkorb 600 € übersteigt" (strictly more)
+        op = "<=" if last in _FEWER else ">" if last.startswith("uber") else ">="
+        # the unit may stand before the comparison ("600 € übersteigt") or after it
+        before = folded_condition[match.start("q") : match.start("cmp")]
+        found.extend(_limit(op, f"{before} {match['unit'] or ''}"))
     return found
+
+
+def without_limits(folded_condition: str) -> str:
+    """``folded_condition`` with its limits blanked out: what the numbers are about ("an
+    engraving" in "an engraving longer than 30 characters")."""
+    for pattern in (_LIMIT, _PLUS, _AFTER):
+        folded_condition = pattern.sub(" ", folded_condition)
+    return folded_condition
 
 
 def _limit(op: str, phrase: str) -> list[Limit]:
