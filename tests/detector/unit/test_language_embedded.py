@@ -255,6 +255,10 @@ def test_a_hazard_asked_about_is_not_a_hazard_reported(judge: EmbeddedJudge) -> 
             Topic.REFUND,
             Area.PAYMENT,
         ),
+        # No order, payment, delivery, account or fault named: a question about what the
+        # shop sells.
+        ("Would the walnut desk lamp suit a reading nook?", (), Topic.PRODUCT, Area.PRODUCT),
+        ("¿La mochila Trek 30 aguanta lluvia fuerte?", (), Topic.PRODUCT, Area.PRODUCT),
     ],
 )
 def test_topic_and_area(text: str, earlier: tuple[str, ...], topic: Topic, area: Area) -> None:

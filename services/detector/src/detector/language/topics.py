@@ -18,6 +18,11 @@ _AREA_ORDER = (Area.ACCOUNT, Area.PAYMENT, Area.DELIVERY, Area.ORDER, Area.PRODU
 E = TypeVar("E", bound=Enum)
 _NEWEST_WEIGHT = 1.5
 _MIN_SCORE = 0.9
+# A shop's customer who names no order, payment, delivery, account or fault is asking about
+# what it sells: on the five labelled sets (420 conversations, three written blind), the
+# conversations without any such cue were about a product 72 times in 121 for the topic and
+# 105 in 164 for the area, and about nothing in particular 13 and 5 times.
+_NO_CUE_TOPIC, _NO_CUE_AREA = Topic.PRODUCT, Area.PRODUCT
 
 
 @lru_cache(maxsize=8192)
@@ -47,7 +52,7 @@ def classify(current: Reading, earlier: tuple[Reading, ...]) -> tuple[Topic, Are
     for reading, weight in weighted:
         for group, count in _counts(reading.folded).items():
             scores[group] = scores.get(group, 0.0) + weight * count
-    return _best(scores, _TOPIC_KEYS, Topic.OTHER), _best(scores, _AREA_KEYS, Area.OTHER)
+    return _best(scores, _TOPIC_KEYS, _NO_CUE_TOPIC), _best(scores, _AREA_KEYS, _NO_CUE_AREA)
 
 
 def topic_and_area(customer_texts: Sequence[str]) -> tuple[Topic, Area]:
