@@ -66,6 +66,8 @@ class Offsets:
         """Commit what was noted, now. A broker that cannot take it keeps it for the next try;
         what no longer belongs to this consumer is dropped."""
         noted, self._pending = self._pending, {}
+        if getattr(self._consumer, "_closed", False):
+            return  # stopped: its partitions are read from their last commit next time
         generation = _generation(self._consumer)
         assigned = self._consumer.assignment()
         offsets = {
