@@ -55,7 +55,7 @@ def soon(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
 
 
 def _offsets(consumer: _Consumer) -> commits.Offsets:
-    return commits.Offsets(consumer, 0.01)  # type: ignore[arg-type]
+    return commits.Offsets(consumer, 0.01)
 
 
 async def test_handled_batches_are_committed_together_after_the_interval() -> None:
