@@ -4,7 +4,7 @@ from collections.abc import Awaitable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from escalator_runtime import config_store
 from escalator_runtime.db import Pool
@@ -14,6 +14,7 @@ from escalator_schemas.events import TranscriptMessage
 from queue_api import lifecycle, repository, summary
 from queue_api.auth import CurrentPrincipal, Principal
 from queue_api.changes import Change
+from queue_api.deps import HubDep, PoolDep
 from queue_api.errors import problem_responses
 from queue_api.hub import StreamHub
 from queue_api.models import (
@@ -28,22 +29,6 @@ from queue_api.problems import Problem
 from queue_api.repository import Cursor, Visibility
 
 router = APIRouter(prefix="/api/v1", tags=["escalations"])
-
-
-def get_pool(request: Request) -> Pool:
-    pool: Pool = request.app.state.context.pool
-    return pool
-
-
-PoolDep = Annotated[Pool, Depends(get_pool)]
-
-
-def get_hub(request: Request) -> StreamHub | None:
-    hub: StreamHub | None = getattr(request.app.state, "stream_hub", None)
-    return hub
-
-
-HubDep = Annotated[StreamHub | None, Depends(get_hub)]
 
 
 def visibility(principal: Principal) -> Visibility:

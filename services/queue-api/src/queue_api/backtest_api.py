@@ -28,9 +28,10 @@ from escalator_runtime.db import Pool
 from escalator_schemas.backtest import BacktestResponse
 from escalator_schemas.config import EscalationConfig, PlanTier
 from queue_api import conversation_repository
-from queue_api.auth import CurrentPrincipal, Principal
+from queue_api.auth import Principal
 from queue_api.backtest_models import BacktestAnswer, BacktestAsk, BacktestPeriod
 from queue_api.backtest_upload import parse_upload
+from queue_api.deps import PoolDep, admin_only
 from queue_api.errors import problem_responses
 from queue_api.models import ProblemDetails
 from queue_api.problems import Problem
@@ -47,19 +48,9 @@ MAX_PERIOD = timedelta(days=90)
 _NOT_FOR_THE_DETECTOR = {"supervisors", "webhooks"}
 
 
-def _pool(request: Request) -> Pool:
-    pool: Pool = request.app.state.context.pool
-    return pool
-
-
-def _admin(principal: CurrentPrincipal) -> Principal:
-    if not principal.is_admin:
-        raise Problem(403, "backtesting escalation settings needs role admin")
-    return principal
-
-
-PoolDep = Annotated[Pool, Depends(_pool)]
-AdminPrincipal = Annotated[Principal, Depends(_admin)]
+AdminPrincipal = Annotated[
+    Principal, Depends(admin_only("backtesting escalation settings needs role admin"))
+]
 AgentId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[^\x00]+$", description="The AI agent.")
 ]

@@ -33,6 +33,7 @@ from escalator_schemas.config import (
     enablement_violations,
 )
 from queue_api.auth import CurrentPrincipal, Principal
+from queue_api.deps import PoolDep, admin_only
 from queue_api.problems import PROBLEM_JSON, Problem, field_errors
 
 router = APIRouter(
@@ -183,19 +184,9 @@ _WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {"headers": _ETAG_HEADER}}
 # --- dependencies ----------------------------------------------------------------------------
 
 
-def get_pool(request: Request) -> Pool:
-    pool: Pool = request.app.state.context.pool
-    return pool
-
-
-def require_admin(principal: CurrentPrincipal) -> Principal:
-    if not principal.is_admin:
-        raise Problem(403, "changing escalation settings needs role admin")
-    return principal
-
-
-PoolDep = Annotated[Pool, Depends(get_pool)]
-AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+AdminPrincipal = Annotated[
+    Principal, Depends(admin_only("changing escalation settings needs role admin"))
+]
 AgentId = Annotated[str, Path(min_length=1, max_length=64, description="The AI agent.")]
 IfMatch = Annotated[
     str | None,

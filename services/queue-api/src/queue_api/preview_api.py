@@ -19,8 +19,7 @@ from uuid import UUID
 
 import structlog
 from aiokafka import ConsumerRecord
-from fastapi import APIRouter, Depends, Path, Query, Request
-from faststream.kafka import KafkaBroker
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from escalator_runtime import config_store
@@ -44,7 +43,8 @@ from escalator_schemas.chat import (
 )
 from escalator_schemas.events import HandoffCommand
 from queue_api import repository
-from queue_api.auth import CurrentPrincipal, Principal
+from queue_api.auth import Principal
+from queue_api.deps import BrokerDep, PoolDep, admin_only
 from queue_api.errors import problem_responses
 from queue_api.models import EscalationSummary
 from queue_api.problems import Problem
@@ -220,25 +220,7 @@ def register(context: ServiceContext, retention_days: float) -> None:
 # --- endpoints -------------------------------------------------------------------------------
 
 
-def _pool(request: Request) -> Pool:
-    pool: Pool = request.app.state.context.pool
-    return pool
-
-
-def _broker(request: Request) -> KafkaBroker:
-    broker: KafkaBroker = request.app.state.context.broker
-    return broker
-
-
-def _admin(principal: CurrentPrincipal) -> Principal:
-    if not principal.is_admin:
-        raise Problem(403, "the preview chat needs role admin")
-    return principal
-
-
-AdminPrincipal = Annotated[Principal, Depends(_admin)]
-PoolDep = Annotated[Pool, Depends(_pool)]
-BrokerDep = Annotated[KafkaBroker, Depends(_broker)]
+AdminPrincipal = Annotated[Principal, Depends(admin_only("the preview chat needs role admin"))]
 
 
 async def _ensure_own_agent(pool: Pool, principal: Principal, agent_id: str) -> None:

@@ -24,6 +24,7 @@ from escalator_runtime.db import Pool
 from escalator_schemas.chat import Environment
 from queue_api import tuning_conversations_repository as conversations_sql
 from queue_api.auth import CurrentPrincipal, Principal
+from queue_api.deps import PoolDep, admin_only
 from queue_api.errors import problem_responses
 from queue_api.problems import Problem
 from queue_api.settings import QueueApiSettings
@@ -65,19 +66,7 @@ TimeZone = Annotated[
 ]
 
 
-def get_pool(request: Request) -> Pool:
-    pool: Pool = request.app.state.context.pool
-    return pool
-
-
-def require_admin(principal: CurrentPrincipal) -> Principal:
-    if not principal.is_admin:
-        raise Problem(403, "the tuning report needs role admin")
-    return principal
-
-
-PoolDep = Annotated[Pool, Depends(get_pool)]
-AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+AdminPrincipal = Annotated[Principal, Depends(admin_only("the tuning report needs role admin"))]
 
 
 def _invalid(field: str, msg: str) -> Problem:

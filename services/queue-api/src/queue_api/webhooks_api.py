@@ -25,13 +25,14 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from escalator_runtime import config_store
 from escalator_runtime.db import Connection, Pool
 from escalator_schemas.config import EscalationConfig
-from queue_api.auth import CurrentPrincipal, Principal
+from queue_api.auth import Principal
+from queue_api.deps import PoolDep, admin_only
 from queue_api.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
@@ -345,19 +346,9 @@ async def keep_previous_secret(
 # --- dependencies ----------------------------------------------------------------------------
 
 
-def get_pool(request: Request) -> Pool:
-    pool: Pool = request.app.state.context.pool
-    return pool
-
-
-def require_admin(principal: CurrentPrincipal) -> Principal:
-    if not principal.is_admin:
-        raise Problem(403, "webhooks are managed by admins: this needs role admin")
-    return principal
-
-
-PoolDep = Annotated[Pool, Depends(get_pool)]
-AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+AdminPrincipal = Annotated[
+    Principal, Depends(admin_only("webhooks are managed by admins: this needs role admin"))
+]
 # Ids never hold control characters (PostgreSQL refuses NUL): refused up front with 422.
 ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 WebhookId = Annotated[
