@@ -127,6 +127,11 @@ def test_a_list_ending_in_a_verb_is_a_list_of_alternatives() -> None:
         "Escalate when the shopper threatens a lawsuit, disputes the payment, or posts a bad "
         "review."
     ) == ["threatens a lawsuit", "disputes the payment", "posts a bad review"]
+    # A German clause after a comma ends in its verb.
+    assert texts("Wenn der Kunde wütend ist, mit einem Anwalt droht oder Hilfe verlangt.") == [
+        "wütend ist",
+        "mit einem Anwalt droht oder Hilfe verlangt",
+    ]
 
 
 def test_examples_in_parentheses_are_no_alternatives() -> None:
@@ -141,7 +146,7 @@ def test_examples_in_parentheses_are_no_alternatives() -> None:
         "Escalar cuando el cliente, por una lesión (esguince, fractura, etc.), no puede montar "
         "el mueble, la cama o la estantería y necesita ayuda."
     ) == [
-        "por una lesión (esguince, fractura, etc.) no puede montar el mueble, la cama o la "
+        "por una lesión (esguince, fractura, etc.), no puede montar el mueble, la cama o la "
         "estantería y necesita ayuda"
     ]
 

@@ -168,7 +168,13 @@ _PREPOSITIONS = frozenset(
     (
         "in", "for", "with", "without", "by", "at", "on", "from", "after", "before", "during",
         "within", "via", "through", "about", "regarding", "to", "of",
-        # the same in Spanish, Portuguese, French and German
+    )
+)  # fmt: skip
+# The same in Spanish, Portuguese, French and German, only where a description's first phrase
+# opens with one ("Escalar cuando el cliente, por una discapacidad, no puede ..."): later, a
+# German clause ends in its verb (", mit einem Anwalt droht"), no qualifier of what precedes.
+_OPENING_PREPOSITIONS = _PREPOSITIONS | frozenset(
+    (
         "por", "con", "sin", "durante", "tras", "mediante", "com", "sem", "após", "avec", "sans",
         "par", "pour", "pendant", "après", "mit", "ohne", "für", "bei", "wegen", "während",
     )
@@ -187,6 +193,10 @@ _CLAUSE_OPENERS = frozenset(
 )  # fmt: skip
 # "or any other health problem" closes a list with one more item, it opens no clause.
 _DETERMINERS = frozenset(("any",))
+# A German clause after a comma ends in its verb: "..., mit einem Anwalt droht".
+_GERMAN_VERBS = frozenset(
+    ("fragt", "möchte", "will", "sagt", "droht", "meldet", "verlangt", "bittet", "fordert")
+)
 _SUBORDINATE = frozenset(("that", "dass", "que", "qu'"))
 # "or", "and" in the five languages: what closes a list ("a rash, swelling or another problem").
 _CONJUNCTIONS = frozenset(("or", "and", "y", "o", "e", "ou", "oder", "und", "et"))
@@ -261,19 +271,25 @@ def _attached(fragments: list[_Fragment]) -> list[_Fragment]:
     dass ...") with its verb."""
     joined: list[_Fragment] = []
     carry: _Fragment | None = None
+    separator = " "
     for written in fragments:
         carried = carry is not None
         fragment = written
         if carry is not None:
-            text = f"{carry.text} {written.text}".strip()
-            fragment = _Fragment(f"{carry.raw} {written.raw}", text, carry.alternative)
+            if _words(written.text)[:1] and _words(written.text)[0] in _SUBORDINATE:
+                separator = ", "  # "meldet, dass ..."
+            text = f"{carry.text}{separator}{written.text}".strip()
+            fragment = _Fragment(f"{carry.raw}{separator}{written.raw}", text, carry.alternative)
             carry = None
         words = _words(fragment.text)
         if not words:
             continue  # only the lead: "Escalar cuando el cliente, por ..."
-        opening = not joined and not carried and words[0] in _PREPOSITIONS
-        if all(word in _VERBISH for word in words) or (opening and not fragment.alternative):
-            carry = fragment  # "asks" alone asks nothing yet
+        if all(word in _VERBISH or word in _CLAUSE_OPENERS for word in words):
+            carry, separator = fragment, " "  # "asks" alone asks nothing yet
+            continue
+        opening = not joined and not carried and words[0] in _OPENING_PREPOSITIONS
+        if opening and not fragment.alternative:
+            carry, separator = fragment, ", "  # "por una discapacidad, no puede ..."
             continue
         if joined and not fragment.alternative and words[0] in _PREPOSITIONS | _SUBORDINATE:
             last = joined[-1]
@@ -331,8 +347,10 @@ def _closes(fragment: _Fragment) -> bool:
 
 
 def _item(fragment: _Fragment) -> bool:
-    """Whether a fragment may be an item of an enumeration: no verb of its own, no limit."""
-    return not _opens(fragment.text) and not limits(fold(fragment.text))
+    """Whether a fragment may be an item of an enumeration: no verb of its own (first, or
+    last as in German: "..., mit einem Anwalt droht"), no limit."""
+    verb_last = any(word in _GERMAN_VERBS for word in _words(fragment.text)[-1:])
+    return not _opens(fragment.text) and not verb_last and not limits(fold(fragment.text))
 
 
 def _enumerations(fragments: list[_Fragment]) -> list[_Fragment]:
