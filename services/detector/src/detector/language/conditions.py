@@ -179,16 +179,16 @@ _OPENING_PREPOSITIONS = _PREPOSITIONS | frozenset(
         "par", "pour", "pendant", "après", "mit", "ohne", "für", "bei", "wegen", "während",
     )
 )  # fmt: skip
-# Words that open a clause of its own in a list: a verb of what the customer does, a negation,
-# or a subordinate clause ("..., dass ein Produkt ..."). English verbs are in ``_VERBISH``.
+# Words that open a clause of its own in a list ("..., o pide hablar con su banco"): a verb
+# of what the customer does, or a negation. English verbs are in ``_VERBISH``.
 _CLAUSE_OPENERS = frozenset(
     (
         "cannot", "can't", "does", "did", "wishes", "tries", "claims", "plans", "threatened",
         "pide", "pregunta", "quiere", "desea", "dice", "amenaza", "informa", "reporta", "sospecha",
         "solicita", "necesita", "menciona", "exige", "pede", "pergunta", "quer", "deseja", "diz",
-        "relata", "ameaça", "solicita", "exige", "demande", "veut", "souhaite", "dit", "menace",
-        "signale", "exige", "fragt", "möchte", "sagt", "droht", "meldet", "verlangt", "bittet",
-        "no", "não", "ne", "n'", "nicht",
+        "relata", "ameaça", "demande", "veut", "souhaite", "dit", "menace", "signale", "fragt",
+        "möchte", "sagt", "droht", "meldet", "verlangt", "bittet", "no", "não", "ne", "n'",
+        "nicht",
     )
 )  # fmt: skip
 # "or any other health problem" closes a list with one more item, it opens no clause.
@@ -197,6 +197,7 @@ _DETERMINERS = frozenset(("any",))
 _GERMAN_VERBS = frozenset(
     ("fragt", "möchte", "will", "sagt", "droht", "meldet", "verlangt", "bittet", "fordert")
 )
+# A subordinate clause after a comma belongs to the verb before it ("meldet, dass ...").
 _SUBORDINATE = frozenset(("that", "dass", "que", "qu'"))
 # "or", "and" in the five languages: what closes a list ("a rash, swelling or another problem").
 _CONJUNCTIONS = frozenset(("or", "and", "y", "o", "e", "ou", "oder", "und", "et"))
