@@ -94,3 +94,97 @@ def test_numbers_and_plain_conditions_are_not_exclusions() -> None:
     assert (
         exclusions("Escalate when the customer wants a font other than the ones we list.")[1] == []
     )
+
+
+def texts(description: str) -> list[str]:
+    return [text for text, _ in clauses(description)]
+
+
+def test_a_list_of_objects_stays_in_its_clause() -> None:
+    # The items share the verb and the tail: one clause, which names the concept as a whole.
+    found = clauses(
+        "Escalate when the shopper reports a headache, nausea, dizziness or another symptom "
+        "after taking one of our supplements."
+    )
+    assert found == [
+        (
+            "reports a headache, nausea, dizziness or another symptom after taking one of our "
+            "supplements",
+            ("health",),
+        )
+    ]
+    assert texts(
+        "Escalate when the shopper reports a rash, itching, or any other reaction to our soap."
+    ) == ["reports a rash, itching, or any other reaction to our soap"]
+
+
+def test_a_list_ending_in_a_verb_is_a_list_of_alternatives() -> None:
+    found = clauses(
+        "Escalate when the buyer shows frustration, a repeated complaint, or asks for a manager."
+    )
+    assert [concepts for _, concepts in found] == [("anger",), ("repeated",), ()]
+    assert texts(
+        "Escalate when the shopper threatens a lawsuit, disputes the payment, or posts a bad "
+        "review."
+    ) == ["threatens a lawsuit", "disputes the payment", "posts a bad review"]
+    # A German clause after a comma ends in its verb.
+    assert texts("Wenn der Kunde wütend ist, mit einem Anwalt droht oder Hilfe verlangt.") == [
+        "wütend ist",
+        "mit einem Anwalt droht oder Hilfe verlangt",
+    ]
+
+
+def test_examples_in_parentheses_are_no_alternatives() -> None:
+    assert texts(
+        "Escalate when the customer mentions a tremor, seizure or another condition (e.g. "
+        "epilepsy, vertigo) that our lights could trigger."
+    ) == [
+        "mentions a tremor, seizure or another condition (e.g. epilepsy, vertigo) that our "
+        "lights could trigger"
+    ]
+    assert texts(
+        "Escalar cuando el cliente, por una lesión (esguince, fractura, etc.), no puede montar "
+        "el mueble, la cama o la estantería y necesita ayuda."
+    ) == [
+        "por una lesión (esguince, fractura, etc.), no puede montar el mueble, la cama o la "
+        "estantería y necesita ayuda"
+    ]
+
+
+def test_the_last_alternative_may_be_a_list_itself() -> None:
+    # A limit keeps its clause to itself; "or their own slogan, crest or mascot" is one thing.
+    assert texts(
+        "Escalate when the customer wants a banner wider than 3 metres, a colour we do not "
+        "stock, or their own slogan, crest or mascot printed on it."
+    ) == [
+        "wants a banner wider than 3 metres",
+        "colour we do not stock",
+        "their own slogan, crest or mascot printed on it",
+    ]
+
+
+def test_lists_inside_one_clause_in_four_more_languages() -> None:
+    assert texts(
+        "Der Kunde meldet, dass die Lampe geflackert, gesummt oder einen Kurzschluss "
+        "verursacht hat."
+    ) == ["meldet, dass die Lampe geflackert, gesummt oder einen Kurzschluss verursacht hat"]
+    assert texts(
+        "Le client signale une brûlure, une coupure, une ampoule ou une autre blessure après "
+        "avoir utilisé un de nos outils."
+    ) == [
+        "signale une brûlure, une coupure, une ampoule ou une autre blessure après avoir "
+        "utilisé un de nos outils"
+    ]
+    assert texts(
+        "O cliente relata dor de cabeça, náusea, tontura ou outro sintoma depois de tomar um dos "
+        "nossos chás."
+    ) == [
+        "relata dor de cabeça, náusea, tontura ou outro sintoma depois de tomar um dos nossos chás"
+    ]
+    assert texts(
+        "El cliente informa de un cargo, reembolso o suscripción que no reconoce, o pide hablar "
+        "con su banco."
+    ) == [
+        "informa de un cargo, reembolso o suscripción que no reconoce",
+        "pide hablar con su banco",
+    ]

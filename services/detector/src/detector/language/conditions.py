@@ -170,55 +170,261 @@ _PREPOSITIONS = frozenset(
         "within", "via", "through", "about", "regarding", "to", "of",
     )
 )  # fmt: skip
+# The same in Spanish, Portuguese, French and German, only where a description's first phrase
+# opens with one ("Escalar cuando el cliente, por una discapacidad, no puede ..."): later, a
+# German clause ends in its verb (", mit einem Anwalt droht"), no qualifier of what precedes.
+_OPENING_PREPOSITIONS = _PREPOSITIONS | frozenset(
+    (
+        "por", "con", "sin", "durante", "tras", "mediante", "com", "sem", "após", "avec", "sans",
+        "par", "pour", "pendant", "après", "mit", "ohne", "für", "bei", "wegen", "während",
+    )
+)  # fmt: skip
+# Words that open a clause of its own in a list ("..., o pide hablar con su banco"): a verb
+# of what the customer does, or a negation. English verbs are in ``_VERBISH``.
+_CLAUSE_OPENERS = frozenset(
+    (
+        "cannot", "can't", "does", "did", "wishes", "tries", "claims", "plans", "threatened",
+        "pide", "pregunta", "quiere", "desea", "dice", "amenaza", "informa", "reporta", "sospecha",
+        "solicita", "necesita", "menciona", "exige", "pede", "pergunta", "quer", "deseja", "diz",
+        "relata", "ameaça", "demande", "veut", "souhaite", "dit", "menace", "signale", "fragt",
+        "möchte", "sagt", "droht", "meldet", "verlangt", "bittet", "no", "não", "ne", "n'",
+        "nicht",
+    )
+)  # fmt: skip
+# "or any other health problem" closes a list with one more item, it opens no clause.
+_DETERMINERS = frozenset(("any",))
+# A German clause after a comma ends in its verb: "..., mit einem Anwalt droht".
+_GERMAN_VERBS = frozenset(
+    ("fragt", "möchte", "will", "sagt", "droht", "meldet", "verlangt", "bittet", "fordert")
+)
+# A subordinate clause after a comma belongs to the verb before it ("meldet, dass ...").
+_SUBORDINATE = frozenset(("that", "dass", "que", "qu'"))
+# "or", "and" in the five languages: what closes a list ("a rash, swelling or another problem").
+_CONJUNCTIONS = frozenset(("or", "and", "y", "o", "e", "ou", "oder", "und", "et"))
+_CONJUNCTION = re.compile(r"^\s*(?:or|and|y|o|e|ou|oder|und|et)\s+", re.IGNORECASE)
+# What follows a verb, not a noun ("disputes the payment", "abrir una disputa", "signale une
+# brûlure"); not "o", "e" or "as" (also "or", "and", "as").
+_ARTICLES = frozenset(
+    (
+        "a", "an", "the", "their", "our", "us", "them", "it", "el", "la", "los", "las", "un",
+        "una", "unos", "su", "sus", "le", "les", "une", "des", "son", "sa", "ses", "der", "die",
+        "das", "den", "dem", "ein", "eine", "einen", "sein", "seine", "ihr", "ihre", "os", "um",
+        "uma", "seu", "sua",
+    )
+)  # fmt: skip
+# What introduces examples of what precedes ("like a salon, clinic or trainer"), not a verb.
+_EXAMPLES = frozenset(
+    ("like", "such", "including", "e.g.", "como", "incluyendo", "incluindo", "comme", "wie",
+     "etwa", "z.")
+)  # fmt: skip
+# An item of an enumeration inside one clause names one thing: a few words, no more.
+_ITEM_WORDS = 6
 
 
 def _words(text: str) -> list[str]:
     return text.casefold().split()
 
 
-def _attached(fragments: list[str]) -> list[str]:
+@dataclass(slots=True)
+class _Fragment:
+    """A piece of a description between commas (outside parentheses)."""
+
+    raw: str
+    """As written, "or" included: what a clause keeps when items join it."""
+    text: str
+    """Without the lead ("Escalate when the customer", a first "or")."""
+    alternative: bool
+    """It opens with "or"/"and": the last item of a list ("..., or asks for a human")."""
+
+
+def _fragments(description: str) -> list[_Fragment]:
+    """The description cut at commas and semicolons, but not inside parentheses: "(e.g.
+    blindness, low vision)" lists examples of what precedes it, not alternatives."""
+    pieces, depth, start = [], 0, 0
+    text = description.strip().rstrip(".")
+    for at, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth == 0 and char in ",;" and not (char == "," and _digit_comma(text, at)):
+            pieces.append(text[start:at])
+            start = at + 1
+        depth = max(depth, 0)
+    pieces.append(text[start:])
+    raws = [
+        raw
+        for piece in pieces
+        for raw in re.split(r"\s*(?:\band/or\b|\bas well as\b)\s*", piece.strip())
+    ]
+    return [
+        _Fragment(raw, _LEAD.sub("", raw, count=1).strip(), bool(_CONJUNCTION.match(raw)))
+        for raw in raws
+    ]
+
+
+def _digit_comma(text: str, at: int) -> bool:
+    """A comma inside a number ("$5,000")."""
+    return 0 < at < len(text) - 1 and text[at - 1].isdigit() and text[at + 1].isdigit()
+
+
+def _attached(fragments: list[_Fragment]) -> list[_Fragment]:
     """Comma fragments joined back where the comma set off a parenthetical, not a clause: a
     bare verb ("asks,") belongs with what follows, a prepositional phrase ("in any wording")
-    with what precedes."""
-    joined: list[str] = []
-    carry = ""
-    for fragment in fragments:
-        text = f"{carry} {fragment}".strip() if carry else fragment
-        carry = ""
-        words = _words(text)
-        if words and all(word in _VERBISH for word in words):
-            carry = text  # "asks" alone asks nothing yet
+    with what precedes (or with what follows, at the start), a subordinate clause ("meldet,
+    dass ...") with its verb."""
+    joined: list[_Fragment] = []
+    carry: _Fragment | None = None
+    separator = " "
+    for written in fragments:
+        carried = carry is not None
+        fragment = written
+        if carry is not None:
+            if _words(written.text)[:1] and _words(written.text)[0] in _SUBORDINATE:
+                separator = ", "  # "meldet, dass ..."
+            text = f"{carry.text}{separator}{written.text}".strip()
+            fragment = _Fragment(f"{carry.raw}{separator}{written.raw}", text, carry.alternative)
+            carry = None
+        words = _words(fragment.text)
+        if not words:
+            continue  # only the lead: "Escalar cuando el cliente, por ..."
+        if all(word in _VERBISH or word in _CLAUSE_OPENERS for word in words):
+            carry, separator = fragment, " "  # "asks" alone asks nothing yet
             continue
-        if joined and words and words[0] in _PREPOSITIONS:
-            joined[-1] = f"{joined[-1]} {text}"
+        opening = not joined and not carried and words[0] in _OPENING_PREPOSITIONS
+        if opening and not fragment.alternative:
+            carry, separator = fragment, ", "  # "por una discapacidad, no puede ..."
             continue
-        joined.append(text)
-    if carry:
+        if joined and not fragment.alternative and words[0] in _PREPOSITIONS | _SUBORDINATE:
+            last = joined[-1]
+            comma = "," if words[0] in _SUBORDINATE else ""  # "meldet, dass ..."
+            joined[-1] = _Fragment(
+                f"{last.raw}{comma} {fragment.raw}",
+                f"{last.text}{comma} {fragment.text}",
+                last.alternative,
+            )
+            continue
+        joined.append(fragment)
+    if carry is not None:
         joined.append(carry)
     return joined
 
 
-def _clauses(description: str) -> list[str]:
-    """Split a condition into clauses, keeping "an order or cart worth..." together."""
-    parts: list[str] = []
-    fragments = [
-        _LEAD.sub("", raw, count=1) for raw in _SPLIT.split(description.strip().rstrip("."))
-    ]
-    for raw in _attached(fragments):
-        pieces = _OR.split(raw)
-        current = pieces[0]
+def _opens(text: str) -> bool:
+    """Whether ``text`` starts a clause of its own: with a verb, a negation, "that"."""
+    written = _CONJUNCTION.sub("", text, count=1).split()
+    if not written:
+        return False
+    first = written[0].casefold()
+    return (
+        (first in _VERBISH and first not in _DETERMINERS)
+        or first in _CLAUSE_OPENERS
+        or first in _SUBORDINATE
+        or _verb_form(written)
+    )
+
+
+def _verb_form(written: list[str]) -> bool:
+    """ "reporting the store", "changed their login details", "disputes the payment", "abrir
+    una disputa": a gerund, a verb in the past or a word before an article, with words of its
+    own, is a predicate; a bare "swelling", "breastfeeding" or "cracked" in a list ("cracked,
+    dented or otherwise damaged") is one more item of what precedes it."""
+    if len(written) < 2 or written[0][0].isupper():  # not "Trading Standards"
+        return False
+    word, after = written[0].casefold(), written[1].casefold()
+    if after in _CONJUNCTIONS or word in _PREPOSITIONS or word in _EXAMPLES:
+        return False
+    return (word.endswith(("ing", "ed")) and len(word) > 5) or after in _ARTICLES
+
+
+def _closes(fragment: _Fragment) -> bool:
+    """Whether a fragment ends an enumeration: "or"/"and" before an item, not before a verb
+    ("swelling or another health problem", "..., or a font we do not list")."""
+    if fragment.alternative:
+        return not _opens(fragment.text)
+    words = fragment.text.split()
+    return any(
+        word.casefold() in _CONJUNCTIONS and not _opens(" ".join(words[at + 1 :]))
+        for at, word in enumerate(words[:-1])
+        if at > 0
+    )
+
+
+def _item(fragment: _Fragment) -> bool:
+    """Whether a fragment may be an item of an enumeration: no verb of its own (first, or
+    last as in German: "..., mit einem Anwalt droht"), no limit."""
+    verb_last = any(word in _GERMAN_VERBS for word in _words(fragment.text)[-1:])
+    return not _opens(fragment.text) and not verb_last and not limits(fold(fragment.text))
+
+
+def _enumerations(fragments: list[_Fragment]) -> list[_Fragment]:
+    """Fragments joined where they enumerate the object of one clause: "reports an allergy,
+    irritation, redness or another health problem after using a product" is one clause, whose
+    items share its verb and its tail; "expresses anger, repeated complaint, or asks for a
+    human" is three, since the list ends in a verb of its own. Items join the clause before
+    them only when "or"/"and" closes the list with an item (not a verb); an "or" before
+    further items ("..., or their own photo, logo or artwork") opens the last alternative,
+    itself a list. A clause with a limit ("an engraving longer than 30 characters") takes no
+    items: what the limit measures must stay its own."""
+    groups: list[_Fragment] = []
+    open_list = False  # the last group may still take items
+    for at, fragment in enumerate(fragments):
+        if groups and open_list and _item(fragment) and _list_ends(fragments, at):
+            last = groups[-1]
+            groups[-1] = _Fragment(
+                f"{last.raw}, {fragment.raw}", f"{last.text}, {fragment.raw}", last.alternative
+            )
+            open_list = not _closes(fragment)
+            continue
+        groups.append(fragment)
+        open_list = not limits(fold(fragment.text))
+    return groups
+
+
+def _list_ends(fragments: list[_Fragment], at: int) -> bool:
+    """Whether the fragments from ``at`` on are items ending in one that closes the list,
+    before a verb, a limit or the end of the description."""
+    rest = fragments[at:]
+    for offset, fragment in enumerate(rest):
+        if not _item(fragment):
+            return False
+        if offset == 0 and fragment.alternative and len(rest) > 1:
+            # "..., or their own photo, logo or artwork": the last alternative, a list itself
+            return not (_item(rest[1]) and not rest[1].alternative)
+        if _closes(fragment):
+            return True
+        if len(_words(fragment.text)) > _ITEM_WORDS:
+            return False  # a clause of its own, not one more thing named
+    return False
+
+
+def _alternatives(fragments: list[_Fragment]) -> list[_Fragment]:
+    """Fragments cut again before "or" and a verb ("feels ill or asks for a person"), the
+    second piece an alternative of its own; "after using or eating" stays one phrase."""
+    cut: list[_Fragment] = []
+    for fragment in fragments:
+        pieces = _OR.split(fragment.raw)
+        current = _Fragment(pieces[0], _LEAD.sub("", pieces[0], count=1), fragment.alternative)
         for nxt in pieces[1:]:
-            first = nxt.split(" ", 1)[0].casefold()
-            before = _words(current)[-1:]
+            written = nxt.split(" ", 1)[0]
+            first = written.casefold()
+            before = _words(current.text)[-1:]
             # "after using or eating": two gerunds joined inside one phrase, not two clauses.
             gerunds = first.endswith("ing") and bool(before) and before[0].endswith("ing")
-            if (first in _VERBISH or first.endswith("ing")) and not gerunds:
-                parts.append(current)
-                current = nxt
+            gerund = first.endswith("ing") and _verb_form(nxt.split())
+            if (first in _VERBISH or gerund) and not gerunds:
+                cut.append(current)
+                current = _Fragment(f"or {nxt}", nxt, True)
             else:
-                current = f"{current} or {nxt}"
-        parts.append(current)
-    return [part.strip() for part in parts if len(part.strip()) > 2] or [description]
+                current = _Fragment(
+                    f"{current.raw} or {nxt}", f"{current.text} or {nxt}", current.alternative
+                )
+        cut.append(current)
+    return cut
+
+
+def _clauses(description: str) -> list[str]:
+    """Split a condition into clauses, keeping "an order or cart worth..." together."""
+    groups = _enumerations(_alternatives(_attached(_fragments(description))))
+    parts = [group.text.strip() for group in groups]
+    return [part for part in parts if len(part) > 2] or [description]
 
 
 def _cue_concepts(folded: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
