@@ -76,6 +76,7 @@ class _FairPool(asyncpg.Pool):
 
 
 async def create_pool(dsn: str, max_size: int = 10) -> Pool:
+    # Built like asyncpg.create_pool builds its own (whose defaults the class wants spelled out).
     pool: Pool = await _FairPool(
         dsn,
         min_size=1,
