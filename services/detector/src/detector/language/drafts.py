@@ -169,9 +169,12 @@ def draft(utterance: Utterance, weights: Weights) -> Draft:
         legal=legal_score(reading),
         plans=[plan(condition) for condition in utterance.conditions],
     )
-    if anger_moved_on(reading):
-        result.anger.probability = min(result.anger.probability, 0.45)
-        result.anger.uncertain = False
+    # Only a "yes" or an open call can be settled this way (most messages are neither, and
+    # the rule reads the whole text).
+    anger = result.anger
+    if (anger.probability > 0.45 or anger.uncertain) and anger_moved_on(reading):
+        anger.probability = min(anger.probability, 0.45)
+        anger.uncertain = False
     if urgency_is_idle_question(reading):
         result.urgency.probability = min(result.urgency.probability, 0.45)
         result.urgency.uncertain = False
