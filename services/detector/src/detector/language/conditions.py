@@ -129,7 +129,6 @@ _LEAD = re.compile(
     r"kundin|nutzer|cliente|usuario|utilisateur|utilizador)(?:'s)?\b\s*)?",
     re.IGNORECASE,
 )
-_SPLIT = re.compile(r"\s*(?:(?<!\d),|,(?!\d)|;|\band/or\b|\bas well as\b)\s*")
 _SUFFIXES = r"(?:s|es|ed|d|ing|ous|er|ers|ies)?"
 _OR = re.compile(r"\s+or\s+")
 _VERBISH = frozenset(
