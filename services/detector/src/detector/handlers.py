@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Histogram
 
@@ -96,27 +97,34 @@ def register(
     judge: LanguageJudge,
     consumers: int = 1,
 ) -> None:
+    async def detect(
+        inbound: list[Inbound],
+        accepted: Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]],
+        started: int,
+    ) -> None:
+        """Decide a batch under its conversations' locks; publish, then save the states."""
+        with BATCH_SECONDS.time():
+            async with pool.acquire() as connection, connection.transaction():
+                states = await repository.lock_states(
+                    connection, (ConversationKey.of(item.message) for item in inbound)
+                )
+                outcome: BatchOutcome = await evaluate_batch(inbound, states, judge)
+                # Published before the state is saved: a crash in between replays the batch,
+                # which decides the same escalations with the same ids (consumers dedupe).
+                with tracing.escalations(SERVICE, accepted, outcome.detected, started):
+                    await _publish(broker, outcome.detected, outcome.handoffs)
+                await repository.save_states(connection, states)
+        DUPLICATES.inc(outcome.duplicates)
+        JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
+        JUDGED.labels("yes").inc(outcome.judged_with_model)
+
     async def on_chat_messages(records: Records) -> None:
         started = time.time_ns()
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
         inbound = _with_config([chat for _record, chat in accepted], configs)
         if inbound:
-            with BATCH_SECONDS.time():
-                async with pool.acquire() as connection, connection.transaction():
-                    states = await repository.lock_states(
-                        connection, (ConversationKey.of(item.message) for item in inbound)
-                    )
-                    outcome: BatchOutcome = await evaluate_batch(inbound, states, judge)
-                    # Published before the state is saved: a crash in between replays the
-                    # batch, which decides the same escalations with the same ids (consumers
-                    # dedupe).
-                    with tracing.escalations(SERVICE, accepted, outcome.detected, started):
-                        await _publish(broker, outcome.detected, outcome.handoffs)
-                    await repository.save_states(connection, states)
-            DUPLICATES.inc(outcome.duplicates)
-            JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
-            JUDGED.labels("yes").inc(outcome.judged_with_model)
+            await detect(inbound, accepted, started)
         await dead_letter(broker, SERVICE, rejected)
 
     async def on_handoffs(records: Records) -> None:
