@@ -17,7 +17,7 @@ from detector.language import ConditionMatch
 from detector.language.lexical import Reading
 from detector.language.lexicon import fold
 from detector.language.model import Calibration, Embedder, Vector
-from detector.language.numbers import Kind, Limit, limits
+from detector.language.numbers import Kind, Limit, limits, without_limits
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
 
@@ -81,6 +81,9 @@ class Clause:
     uncovered: int = 0
     """Content words no concept cue covers: "gift card or voucher that was lost or stolen" is
     about more than fraud ("stolen"), so finding no fraud cannot rule it out."""
+    partial_limit: bool = False
+    """Its limits bound one item of a list ("a framework contract or a volume discount from 50
+    units"): a message with no number of their kind may still meet another item."""
     embedding: Vector | None = None
     calm_mean: float = 0.0
     calm_std: float = 1.0
@@ -469,13 +472,19 @@ def _clause(text: str) -> Clause:
     rest = folded
     for start, end in spans:
         rest = rest[:start] + " " * (end - start) + rest[end:]
+    found_limits = tuple(limits(folded))
     return Clause(
         text=text,
         concepts=found,
-        limits=tuple(limits(folded)),
+        limits=found_limits,
         stems=content_stems(folded),
         uncovered=len(content_stems(rest)),
+        partial_limit=bool(found_limits) and bool(_LIST_ITEMS.search(without_limits(folded))),
     )
+
+
+# Items of a list, around the limit: "monte-meubles, escalier étroit, ou au-delà du 4e étage".
+_LIST_ITEMS = re.compile(r",|\b(?:or|oder|o|ou)\b")
 
 
 # Exclusions merchants write into a description, in the five languages. After the excluded

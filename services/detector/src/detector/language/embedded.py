@@ -13,6 +13,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import structlog
@@ -21,7 +22,7 @@ from detector.language import Judgement, Utterance
 from detector.language.conditions import concepts, embed_clauses, relation_features, z_calm
 from detector.language.drafts import Draft, draft, finish
 from detector.language.lexicon import cue_lexicon, topic_lexicon
-from detector.language.matching import ClauseVerdict, excluded
+from detector.language.matching import RULED_OUT, ClauseVerdict, excluded, not_a_report
 from detector.language.model import Embedder, Vector, Weights, shared_embedder, shipped_weights
 
 log = structlog.get_logger(__name__)
@@ -186,7 +187,9 @@ class EmbeddedJudge:
                 )
             )
             verdict = item.verdicts[i][j]
-            if similarity > verdict.score:
+            if similarity > verdict.score and not not_a_report(
+                condition_plan.clauses[j], item.reading
+            ):
                 item.verdicts[i][j] = ClauseVerdict(
                     similarity,
                     verdict.urgency,
@@ -198,6 +201,7 @@ class EmbeddedJudge:
         for i, condition_plan in enumerate(item.plans):
             if condition_plan.exclusions:
                 self._exclude(item, i, vector)
+            self._outdone(item, i, vector)
 
     def _exclude(self, item: Draft, i: int, vector: Vector) -> None:
         """A condition that matched is set aside when the message is more like what its
@@ -218,3 +222,20 @@ class EmbeddedJudge:
             if z_calm(exclusion.clause, vector) > ours:
                 item.verdicts[i] = excluded(condition_plan, verdicts, exclusion)
                 return
+
+    def _outdone(self, item: Draft, i: int, vector: Vector) -> None:
+        """A clause the message's own number ruled out is an exclusion too: "pause for 2
+        months" fails "pause deliveries for more than 3 months", and is then no "end the
+        subscription" by similarity either, being more like the clause it failed."""
+        condition_plan, verdicts = item.plans[i], item.verdicts[i]
+        pairs = list(zip(condition_plan.clauses, verdicts, strict=True))
+        failed = [clause for clause, verdict in pairs if verdict.failed_limit]
+        similar = [j for j, (_, verdict) in enumerate(pairs) if verdict.similar and verdict.score >= 0.5]
+        if not failed or not similar:
+            return
+        closest = max(z_calm(clause, vector) for clause in failed)
+        for j in similar:
+            clause, verdict = pairs[j]
+            if z_calm(clause, vector) < closest:
+                why = f'; but more like "{failed[0].text}", which the numbers rule out'
+                item.verdicts[i][j] = replace(verdict, score=RULED_OUT, detail=verdict.detail + why)

@@ -51,9 +51,12 @@ _ASKING = re.compile(
 
 
 def _reported(reading: Reading, group: str) -> float:
-    """A hazard or health cue reported by the customer, not asked about in general."""
+    """A hazard or health cue reported by the customer, not asked about in general (nor by a
+    shopper before buying, nor in a "what if")."""
     if not reading.has(group):
         return 0.0
+    if reading.has("shopping") or reading.has("hypothetical"):
+        return ASKED
     phrases = reading.hits[group]
     for sentence in _SENTENCE.findall(reading.folded):
         if not any(phrase in sentence for phrase in phrases):
@@ -417,6 +420,30 @@ class ClauseVerdict:
     audience), buying "in bulk" (how many)."""
     similar: bool = False
     """The score is the embedding model's similarity, not a detector's or a number's."""
+    failed_limit: bool = False
+    """The message's own number of the clause's kind fails the clause's limit ("pause for 2
+    months" for "pause for more than 3 months")."""
+
+
+# A clause about what the customer asks or wants to know ("asks whether it is safe during
+# pregnancy") is met by a shopper's question; one about what happened is not.
+_ASKS = re.compile(
+    r"\b(?:ask|asks|asking|enquir\w*|inquir\w*|question\w*|wants? to know|whether|pregunt\w*|"
+    r"consult\w*|fragt|frage\w*|anfrag\w*|erkundig\w*|demande\w*|pergunt\w*|quer saber|"
+    r"quiere saber|informa\w*|auskunft|interest\w*|interes\w*)\b"
+)
+_NOT_A_REPORT = ("shopping", "hypothetical", "all_fine")
+
+
+def not_a_report(clause: Clause, reading: Reading) -> str | None:
+    """Why similarity must not meet ``clause`` with this message, or None: a shopper asking
+    before buying ("is it parfum-free, before I order?"), a "what if", or praise for a product
+    that works ("three years without a single fault") is close in meaning to a clause about a
+    reaction, a crash or a defect, and reports none. Clauses about a question are exempt."""
+    found = next((group for group in _NOT_A_REPORT if reading.has(group)), None)
+    if found is None or _ASKS.search(fold(clause.text)):
+        return None
+    return found
 
 
 def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
@@ -517,8 +544,8 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
     known = concepts()
     scores = {name: _DETECTORS[name](ctx) for name in clause.concepts}
     qualitative = {n: s for n, s in scores.items() if not known[n].quantity}
-    if clause.limits:
-        numbers = _numbers(clause, ctx)
+    numbers = _numbers(clause, ctx) if clause.limits else None
+    if numbers is not None or (clause.limits and not clause.partial_limit):
         if numbers is None:
             # No number to compare: a quantity concept's own cues ("wholesale") may still hold.
             quantity_cues = [s for n, s in scores.items() if known[n].quantity]
@@ -531,7 +558,12 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
         if qualitative:
             number_score = min(number_score, *qualitative.values())
         return ClauseVerdict(
-            number_score, urgency, f'"{clause.text}": {why}', False, outside=outside
+            number_score,
+            urgency,
+            f'"{clause.text}": {why}',
+            False,
+            outside=outside,
+            failed_limit=number_score < 0.5,
         )
     if not clause.concepts:
         # A clause without a single content word ("100", "Escalate") says nothing to compare.

@@ -111,7 +111,9 @@ _DURATION = re.compile(
 _NOT_COUNT_BEFORE = re.compile(
     r"(#|no\.?|nr\.?|n°|nº|order|pedido|commande|bestellung|encomenda|number|numero|ref|"
     r"size|talla|grosse|taille|tamanho|model|modelo|version|v|error|code|error code|"
-    r"rated|at|the|page|step|chapter|room|apt|suite|gate|line|x)\s*$"
+    r"rated|at|the|page|step|chapter|room|apt|suite|gate|line|x|"
+    # a day of the month: "the show on the 30", "do dia 30", "am 30.", "le 30"
+    r"dia|day|tag|jour|le|am|el|on)\s*$"
 )
 _NOT_COUNT_AFTER = re.compile(
     r"^\s*(%|°|cm|mm|m\b|km|kg|g\b|gb|tb|mb|w\b|kw|v\b|mah|ml|l\b|oz|lb|lbs|in\b|inch|inches|"
@@ -217,9 +219,20 @@ def _durations(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     return found
 
 
+# A floor, written as an ordinal: "au 6e", "3e étage", "4th floor", "3. Stock", "4º andar".
+_FLOOR = re.compile(
+    r"\b(?P<n>\d{1,2})(?:e|eme|er|th|st|nd|rd|\.|º|°|o)?\s?"
+    r"(?:etage|floor|stock|obergeschoss|og|andar|piso|planta)\b"
+    r"|\bau (?P<m>\d{1,2})(?:e|eme)\b"
+)
+
+
 def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     """Numbers before a word that are not money, durations, references or measures."""
     found = []
+    for match in _FLOOR.finditer(folded):
+        found.append(Quantity(float(match["n"] or match["m"]), Kind.COUNT))
+        taken.append(match.span())
     for match in _COUNT.finditer(folded):
         start, end = match.span("n")
         if (
@@ -249,10 +262,14 @@ def _many(folded: str) -> list[Quantity]:
 
 _COMPARATORS: tuple[tuple[str, str], ...] = (
     (r"(?:at least|no (?:less|fewer) than|minimum(?: of)?|min\.?|mindestens|au moins|"
-     r"al menos|pelo menos|como minimo|no minimo)", ">="),
+     r"al menos|pelo menos|como minimo|no minimo|"
+     # where a range starts: "ab 50 Stück", "a partir de 20 ingressos", "desde 10 unidades",
+     # "à partir de 300 €", "from 50 units", "starting at $500"
+     r"ab|a partir d(?:e|el|o|a|es|os|as)|desde|from|starting (?:at|from))", ">="),
     (r"(?:more than|over|above|exceed(?:s|ed|ing)?|greater than|larger than|bigger than|"
      r"(?:longer|higher|taller|heavier|wider|more expensive|pricier|costlier) than|"
-     r"upwards of|in excess of|mas de|mas que|mehr als|uber|ueber|plus de|superieur a|"
+     r"upwards of|in excess of|beyond|mas de|mas que|mehr als|uber|ueber|plus de|superieur a|"
+     r"au-dela (?:de|du|des)|au dela (?:de|du|des)|mas alla de|"
      r"superior a|acima de|mais de|mais que|"
      # verbs of exceeding, as merchants write them: "supera los", "ultrapassa", "übersteigt",
      # "dépassant", "excède" (folded: no accents, "ß" as "ss")
