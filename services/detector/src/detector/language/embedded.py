@@ -230,7 +230,9 @@ class EmbeddedJudge:
         condition_plan, verdicts = item.plans[i], item.verdicts[i]
         pairs = list(zip(condition_plan.clauses, verdicts, strict=True))
         failed = [clause for clause, verdict in pairs if verdict.failed_limit]
-        similar = [j for j, (_, verdict) in enumerate(pairs) if verdict.similar and verdict.score >= 0.5]
+        similar = [
+            j for j, (_, verdict) in enumerate(pairs) if verdict.similar and verdict.score >= 0.5
+        ]
         if not failed or not similar:
             return
         closest = max(z_calm(clause, vector) for clause in failed)
