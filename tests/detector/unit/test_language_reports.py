@@ -57,21 +57,61 @@ def test_a_day_of_the_month_is_no_count(text: str) -> None:
     assert not [q for q in quantities(fold(text)) if q.kind is Kind.COUNT]
 
 
+@pytest.mark.parametrize(
+    ("text", "people"),
+    [
+        ("3 adults and a 9-year-old", [3]),
+        ("on sera 12 pour le séminaire", [12]),
+        ("somos 25 na equipe", [25]),
+        ("there'll be 14 of us", [14]),
+        ("wir kommen mit 11 Kollegen", [11]),
+    ],
+)
+def test_people_are_counted_apart(text: str, people: list[int]) -> None:
+    found = quantities(fold(text))
+    assert [q.value for q in found if q.kind is Kind.PEOPLE] == people
+    assert not [q for q in found if q.kind is Kind.COUNT]
+
+
+GROUPS = TriggerCondition(
+    label="Groups",
+    description="Escalate when someone books a cooking class for more than 10 people.",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Can I book the pasta class for 4 adults and one 12-year-old?", False),
+        ("We'd like the pasta class for our team, 16 people, and 30 aprons as gifts.", True),
+        ("Pasta class for 6 people please, and could you add 24 cannoli to take home?", False),
+    ],
+)
+def test_a_group_limit_counts_people_only(judge: EmbeddedJudge, text: str, expected: bool) -> None:
+    assert matched(judge, GROUPS, text) is expected
+
+
 def test_a_limit_on_one_item_of_a_list_is_partial() -> None:
     listed = TriggerCondition(
-        label="Schulen",
-        description="Eskalieren, wenn eine Schule einen Rahmenvertrag oder Rabatt ab 30 Laptops "
-        "anfragt.",
+        label="Escolas",
+        description="Escalar quando uma escola quiser desconto a partir de 30 notebooks ou nota "
+        "fiscal em nome da escola.",
     )
     alone = TriggerCondition(label="Bulk", description="Escalate on orders of 30 units or more.")
+    shared = TriggerCondition(
+        label="Groups",
+        description="Escalate when someone books a tour or a rental for more than 8 people "
+        "(team events, clubs).",
+    )
     assert [c.partial_limit for c in plan(listed).clauses if c.limits] == [True]
     assert [c.partial_limit for c in plan(alone).clauses if c.limits] == [False]
+    assert [c.partial_limit for c in plan(shared).clauses if c.limits] == [False]
 
 
 SCHOOLS = TriggerCondition(
     label="Schools",
-    description="Escalate when a school asks for a framework agreement or a discount from 30 "
-    "laptops.",
+    description="Escalate when a school asks for a framework agreement, a service contract or a "
+    "discount from 30 laptops.",
 )
 
 
@@ -84,18 +124,19 @@ def test_a_number_outside_a_listed_limit_rules_the_list_out(judge: EmbeddedJudge
     )
 
 
-MEMBERSHIP = TriggerCondition(
-    label="Leaving",
-    description="Escalate when the customer wants to end their gym membership, or to freeze "
-    "it for more than 2 months.",
+LEAVING = TriggerCondition(
+    label="Baja",
+    description="Escalar cuando el cliente quiera darse de baja de la suscripción, o pausar los "
+    "envíos por más de 3 meses.",
 )
 
 
 def test_the_clause_a_number_rules_out_is_not_met_by_its_sibling(judge: EmbeddedJudge) -> None:
+    # "pausing for 2 months" is close to "leaving" by similarity, closer to the pause it fails
     assert not matched(
-        judge, MEMBERSHIP, "Can I freeze my gym membership for 3 weeks? I'm travelling."
+        judge, LEAVING, "Quiero pausar mi suscripción de café durante 2 meses, me voy de viaje."
     )
-    assert matched(judge, MEMBERSHIP, "Please end my gym membership, I'm moving away.")
+    assert matched(judge, LEAVING, "Quiero darme de baja, ya no me interesa.")
 
 
 HEATER = TriggerCondition(

@@ -17,7 +17,7 @@ from detector.language import ConditionMatch
 from detector.language.lexical import Reading
 from detector.language.lexicon import fold
 from detector.language.model import Calibration, Embedder, Vector
-from detector.language.numbers import Kind, Limit, limits, without_limits
+from detector.language.numbers import Limit, limit_end, limits, without_limits
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
 
@@ -479,12 +479,25 @@ def _clause(text: str) -> Clause:
         limits=found_limits,
         stems=content_stems(folded),
         uncovered=len(content_stems(rest)),
-        partial_limit=bool(found_limits) and bool(_LIST_ITEMS.search(without_limits(folded))),
+        partial_limit=bool(found_limits) and _partial(folded),
     )
 
 
-# Items of a list, around the limit: "monte-meubles, escalier étroit, ou au-delà du 4e étage".
-_LIST_ITEMS = re.compile(r",|\b(?:or|oder|o|ou)\b")
+_ASIDES = re.compile(r"\([^()]*\)")
+_ANOTHER_ITEM = re.compile(r"\b(?:or|oder|o|ou)\b")
+
+
+def _partial(folded: str) -> bool:
+    """Whether a clause's limit bounds one item of a list, not all of it: a list with commas
+    ("a stair lift, a narrow staircase, or above the 4th floor"), or another item after the
+    limit ("groups from 20 tickets or an invoice to a company"). "A tour or a rental for more
+    than 8 people (team events, clubs)" puts all its items under the limit; the examples in
+    brackets are no items."""
+    plain = _ASIDES.sub(lambda aside: " " * len(aside.group(0)), folded)
+    if "," in without_limits(plain):
+        return True
+    end = limit_end(folded)
+    return end is not None and any(m.start() > end for m in _ANOTHER_ITEM.finditer(plain))
 
 
 # Exclusions merchants write into a description, in the five languages. After the excluded
@@ -706,7 +719,3 @@ def z_calm(clause: Clause, message: Vector) -> float:
     deviations): comparable across clauses of different lengths and wordings."""
     assert clause.embedding is not None  # noqa: S101 - embed_clauses ran first
     return (float(clause.embedding @ message) - clause.calm_mean) / clause.calm_std
-
-
-def kinds(clause: Clause) -> frozenset[Kind]:
-    return frozenset(limit.kind for limit in clause.limits)

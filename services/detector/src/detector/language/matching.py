@@ -13,7 +13,6 @@ from detector.language.conditions import (
     concepts,
     content_stems,
     keys_meet,
-    kinds,
     word_keys,
 )
 from detector.language.lexical import Reading, repeated_share
@@ -448,8 +447,7 @@ def not_a_report(clause: Clause, reading: Reading) -> str | None:
 
 def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
     """None when the message has no number of the clause's kind (the numbers cannot decide)."""
-    wanted = kinds(clause)
-    found = [q for q in ctx.reading.quantities if q.kind in wanted]
+    found = [q for q in ctx.reading.quantities if any(limit.measures(q) for limit in clause.limits)]
     if not found:
         return None
     for quantity in found:

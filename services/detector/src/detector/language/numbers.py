@@ -12,6 +12,8 @@ from enum import StrEnum
 class Kind(StrEnum):
     MONEY = "money"
     COUNT = "count"
+    PEOPLE = "people"
+    """A count of people ("5 adults", "on sera 10"): a group size, not 40 canapés."""
     DAYS = "days"
 
 
@@ -30,7 +32,7 @@ class Limit:
     kind: Kind
 
     def holds(self, quantity: Quantity) -> bool:
-        if quantity.kind is not self.kind:
+        if not self.measures(quantity):
             return False
         match self.op:
             case ">":
@@ -41,6 +43,13 @@ class Limit:
                 return quantity.value < self.value
             case _:
                 return quantity.value <= self.value
+
+    def measures(self, quantity: Quantity) -> bool:
+        """Whether ``quantity`` is what this limit bounds: people count as tickets or seats
+        ("12 of us" for "more than 10 tickets"), other things never as people."""
+        return quantity.kind is self.kind or (
+            self.kind is Kind.COUNT and quantity.kind is Kind.PEOPLE
+        )
 
 
 _WORD_NUMBERS = {
@@ -116,9 +125,9 @@ _NOT_COUNT_BEFORE = re.compile(
     r"dia|day|tag|jour|le|am|el|on)\s*$"
 )
 _NOT_COUNT_AFTER = re.compile(
-    r"^\s*(%|°|cm|mm|m\b|km|kg|g\b|gb|tb|mb|w\b|kw|v\b|mah|ml|l\b|oz|lb|lbs|in\b|inch|inches|"
+    r"^[\s-]*(%|°|cm|mm|m\b|km|kg|g\b|gb|tb|mb|w\b|kw|v\b|mah|ml|l\b|oz|lb|lbs|in\b|inch|inches|"
     r"ft|feet|mph|rpm|hz|fps|x\b|am\b|pm\b|h\b|min|mins|minutes|seconds|s\b|years?|anos|anos|"
-    r"jahre|ans|th\b|st\b|nd\b|rd\b|points?|stars?|[/:.-]\d)"
+    r"jahre|jahrig\w*|ans|th\b|st\b|nd\b|rd\b|points?|stars?|[/:.-]\d)"
 )
 _COUNT = re.compile(rf"(?<![\w#$€£.,/-])(?P<n>{_NUMBER})(?:\s?\+)?(?=[\s-]+\w)")
 _MANY = re.compile(
@@ -227,11 +236,32 @@ _FLOOR = re.compile(
 )
 
 
+_PEOPLE_WORDS = (
+    r"people|persons?|guests?|adults?|kids|children|participants?|attendees?|employees?|"
+    r"colleagues?|staff|students?|pupils?|riders?|players?|members?|friends?|"
+    r"personas|invitados|adultos|ninos|participantes|empleados|companeros|alumnos|amigos|"
+    r"pessoas|convidados|criancas|funcionarios|colegas|amigas|"
+    r"personen|gaste|erwachsene|kinder|teilnehmer\w*|mitarbeiter\w*|kollegen|schuler\w*|"
+    r"leute|freunde|personnes|invites|adultes|enfants|collaborateurs|collegues|eleves|amis"
+)
+_PEOPLE_AFTER = re.compile(rf"[\s-]*(?:\w+\s)?(?:{_PEOPLE_WORDS})\b")
+# "we are 14", "somos 35", "on sera 10", "wir sind 12", "14 of us", "a group of 9"
+_PEOPLE_GROUP = re.compile(
+    r"\b(?:we(?:'ll| will)? be|we are|we're|there are|there will be|somos|seremos|seremos unos|"
+    r"vamos a ser|on sera|on est|nous serons|nous sommes|wir sind|wir werden|wir kommen zu|"
+    r"group of|grupo de|gruppe von|groupe de|party of|table for|mesa para)\s(?P<n>\d+)\b"
+    r"|\b(?P<m>\d+) of us\b"
+)
+
+
 def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     """Numbers before a word that are not money, durations, references or measures."""
     found = []
     for match in _FLOOR.finditer(folded):
         found.append(Quantity(float(match["n"] or match["m"]), Kind.COUNT))
+        taken.append(match.span())
+    for match in _PEOPLE_GROUP.finditer(folded):
+        found.append(Quantity(float(match["n"] or match["m"]), Kind.PEOPLE))
         taken.append(match.span())
     for match in _COUNT.finditer(folded):
         start, end = match.span("n")
@@ -244,7 +274,8 @@ def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
         token = match.group("n")
         value = _to_float(token)
         if value is not None and not (1900 <= value <= 2100 and "." not in token):
-            found.append(Quantity(value, Kind.COUNT))
+            people = _PEOPLE_AFTER.match(folded, end)
+            found.append(Quantity(value, Kind.PEOPLE if people else Kind.COUNT))
     return found
 
 
@@ -322,6 +353,17 @@ def limits(folded_condition: str) -> list[Limit]:
         before = folded_condition[match.start("q") : match.start("cmp")]
         found.extend(_limit(op, f"{before} {match['unit'] or ''}"))
     return found
+
+
+def limit_end(folded_condition: str) -> int | None:
+    """Where the first limit of a condition ends, None when it sets none."""
+    ends = [
+        match.end()
+        for pattern in (_LIMIT, _PLUS, _AFTER)
+        for match in [pattern.search(folded_condition)]
+        if match
+    ]
+    return min(ends, default=None)
 
 
 def without_limits(folded_condition: str) -> str:
