@@ -9,6 +9,7 @@ from detector.language.conditions import plan
 from detector.language.embedded import EmbeddedJudge
 from detector.language.lexicon import fold
 from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
+from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
 
 
@@ -185,3 +186,37 @@ def test_reports_and_questions_a_clause_asks_about_still_match(
     judge: EmbeddedJudge, condition: TriggerCondition, text: str
 ) -> None:
     assert matched(judge, condition, text)
+
+
+@pytest.mark.parametrize(
+    ("description", "text", "urgency"),
+    [
+        (
+            "Eskalieren, wenn ein Kunde nach dem Einnehmen unserer Tropfen über Ausschlag oder "
+            "Juckreiz klagt.",
+            "Seit ich eure Tropfen nehme, habe ich am ganzen Arm einen juckenden Ausschlag.",
+            Urgency.HIGH,
+        ),
+        (
+            "Escalar quando o cliente quiser encerrar o plano anual antes do fim.",
+            "Quero encerrar meu plano anual agora, antes do fim, vou me mudar de país.",
+            Urgency.HIGH,
+        ),
+        (
+            "Escalader quand le client signale que son vélo loué a été volé.",
+            "On nous a volé le vélo loué devant la gare cette nuit, que faire ?",
+            Urgency.HIGH,
+        ),
+        (
+            "Escalar cuando alguien quiera comprar más de 40 sillas.",
+            "Queremos comprar 60 sillas para la oficina nueva.",
+            Urgency.MEDIUM,
+        ),
+    ],
+)
+def test_a_clause_naming_harm_theft_or_cancelling_is_urgent_in_any_language(
+    judge: EmbeddedJudge, description: str, text: str, urgency: Urgency
+) -> None:
+    condition = TriggerCondition(label="c", description=description)
+    match = judge.judge_sync([Utterance(text=text, conditions=(condition,))])[0].conditions[0]
+    assert (match.matched, match.urgency) == (True, urgency), match

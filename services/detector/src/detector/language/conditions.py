@@ -8,7 +8,7 @@ which the embedding model judges by similarity, calibrated against calm messages
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -29,6 +29,8 @@ class Concept:
     quantity: bool
     """Numbers are the concept ("more than 100 units"): a limit alone decides."""
     cues: tuple[str, ...]
+    urgency_cues: tuple[str, ...] = ()
+    """Words that give a clause this concept's urgency, not the concept (other languages)."""
 
 
 _NOT_CONCEPTS = frozenset(("neutral", "bystanders"))
@@ -44,14 +46,44 @@ def concepts() -> dict[str, Concept]:
         if name in _NOT_CONCEPTS:
             continue
         cues = entry.get("clause_cues", [])
+        urgent_cues = entry.get("urgency_cues", [])
         assert isinstance(cues, list)  # noqa: S101
+        assert isinstance(urgent_cues, list)  # noqa: S101
         found[name] = Concept(
             name=name,
             urgency=Urgency(str(entry["urgency"])),
             quantity=bool(entry.get("quantity", False)),
             cues=tuple(fold(str(cue)) for cue in cues),
+            urgency_cues=tuple(fold(str(cue)) for cue in urgent_cues),
         )
     return found
+
+
+def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str] | None:
+    """One pattern for ``cues`` (whole words; a trailing ``*`` matches any ending)."""
+    parts = [
+        re.escape(cue[:-1]) if cue.endswith("*") else rf"{re.escape(cue)}{_SUFFIXES}(?!\w)"
+        for cue in cues
+    ]
+    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})") if parts else None
+
+
+@cache
+def _urgency_patterns() -> tuple[tuple[Urgency, re.Pattern[str]], ...]:
+    found = []
+    for concept in concepts().values():
+        pattern = _cue_pattern((*concept.cues, *concept.urgency_cues))
+        if pattern is not None and concept.urgency_cues:
+            found.append((concept.urgency, pattern))
+    return tuple(found)
+
+
+def cue_urgency(folded_clause: str) -> Urgency | None:
+    """The highest urgency of a concept whose words (in any of the five languages) a clause
+    names, whether or not the clause is about that concept for matching: "die Löschung seines
+    Kontos" asks for what a privacy request is, as urgent as one."""
+    urgencies = [u for u, pattern in _urgency_patterns() if pattern.search(folded_clause)]
+    return max(urgencies, key=lambda u: u.rank, default=None)
 
 
 @cache

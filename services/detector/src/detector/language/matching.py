@@ -12,6 +12,7 @@ from detector.language.conditions import (
     Exclusion,
     concepts,
     content_stems,
+    cue_urgency,
     keys_meet,
     word_keys,
 )
@@ -491,8 +492,9 @@ def _facts(clause: Clause) -> _Facts:
     if isinstance(clause.facts, _Facts):
         return clause.facts
     known = concepts()
+    named = cue_urgency(fold(clause.text))
     urgency = max(
-        (known[name].urgency for name in clause.concepts),
+        (*(known[name].urgency for name in clause.concepts), *([named] if named else [])),
         key=lambda u: u.rank,
         default=Urgency.MEDIUM,
     )
