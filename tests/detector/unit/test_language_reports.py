@@ -220,3 +220,40 @@ def test_a_clause_naming_harm_theft_or_cancelling_is_urgent_in_any_language(
     condition = TriggerCondition(label="c", description=description)
     match = judge.judge_sync([Utterance(text=text, conditions=(condition,))])[0].conditions[0]
     assert (match.matched, match.urgency) == (True, urgency), match
+
+
+CANCEL_PLAN = TriggerCondition(
+    label="Cancelling",
+    description="Escalate when a customer wants to cancel their phone insurance plan.",
+)
+REFUND = TriggerCondition(
+    label="Refund", description="Escalate when the customer wants a refund for a course."
+)
+SCREEN = TriggerCondition(
+    label="Water damage",
+    description="Escalar cuando el cliente diga que su móvil está dañado por agua y no enciende.",
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "text", "expected"),
+    [
+        (
+            CANCEL_PLAN,
+            "If I take the phone insurance today, can I cancel it if I change my mind?",
+            False,
+        ),
+        (CANCEL_PLAN, "Please cancel my phone insurance plan from next month.", True),
+        (REFUND, "Before I buy the pottery course: would I get a refund if I can't attend?", False),
+        (REFUND, "I want a refund for the pottery course, the teacher never showed up.", True),
+        (
+            SCREEN,
+            "Se me cayó el móvil y se rajó la pantalla, pero funciona todo. ¿Cuánto cuesta?",
+            False,
+        ),
+    ],
+)
+def test_policy_questions_and_working_products_are_no_requests(
+    judge: EmbeddedJudge, condition: TriggerCondition, text: str, expected: bool
+) -> None:
+    assert matched(judge, condition, text) is expected

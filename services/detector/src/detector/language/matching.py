@@ -304,8 +304,18 @@ def only_recurring(folded_clause: str) -> bool:
 def _cancel(ctx: Context) -> float:
     reading = ctx.reading
     if reading.has("cancel") or _STOP_RECURRING.search(reading.folded):
-        return 0.8
+        # "if I add the cover today, can I cancel it later if I change my mind?" asks about
+        # the policy before buying; it cancels nothing
+        return ASKED if reading.has("hypothetical") or reading.has("shopping") else 0.8
     return 0.0
+
+
+def _refund(ctx: Context) -> float:
+    """A refund wanted, not one asked about before buying or in a "what if"."""
+    reading = ctx.reading
+    if not reading.has("refund_want"):
+        return 0.0
+    return ASKED if reading.has("hypothetical") or reading.has("shopping") else 0.8
 
 
 def _sentences_with(reading: Reading, group: str) -> list[str]:
@@ -359,7 +369,7 @@ _DETECTORS: dict[str, Callable[[Context], float]] = {
     "bulk": _cue("bulk", 0.8),
     "high_value": lambda _ctx: 0.0,
     "cancel": _cancel,
-    "refund": _cue("refund_want", 0.8),
+    "refund": _refund,
     "damage": _damage,
     "delivery": _cue("delivery_problem", 0.8),
     "review": _cue("threat_leave"),
