@@ -259,6 +259,28 @@ def test_a_hazard_asked_about_is_not_a_hazard_reported(judge: EmbeddedJudge) -> 
         # shop sells.
         ("Would the walnut desk lamp suit a reading nook?", (), Topic.PRODUCT, Area.PRODUCT),
         ("¿La mochila Trek 30 aguanta lluvia fuerte?", (), Topic.PRODUCT, Area.PRODUCT),
+        # Bookings, rentals and tickets are none of the topics, and an order
+        (
+            "Wir haben die Ferienwohnung für August gebucht. Können wir die Buchung verschieben?",
+            (),
+            Topic.OTHER,
+            Area.ORDER,
+        ),
+        ("Queria reservar 4 ingressos para o concerto de sábado.", (), Topic.OTHER, Area.ORDER),
+        # instalments are billing; plans, tariffs and users are the account
+        ("Puis-je payer la trottinette en plusieurs fois ?", (), Topic.BILLING, Area.PAYMENT),
+        (
+            "Does the Team plan cover 12 users, or do we need to upgrade?",
+            (),
+            Topic.ACCOUNT,
+            Area.ACCOUNT,
+        ),
+        (
+            "Since the update the scanner shows offline and won't connect.",
+            (),
+            Topic.TECHNICAL,
+            Area.PRODUCT,
+        ),
     ],
 )
 def test_topic_and_area(text: str, earlier: tuple[str, ...], topic: Topic, area: Area) -> None:

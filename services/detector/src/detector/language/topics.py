@@ -12,7 +12,7 @@ from escalator_schemas.classification import Area, Topic
 # When cue counts tie, the more specific reading wins (a refund is also a payment).
 _TOPIC_ORDER = (
     Topic.REFUND, Topic.COMPLAINT, Topic.ACCOUNT, Topic.BILLING, Topic.TECHNICAL,
-    Topic.SHIPPING, Topic.PRODUCT,
+    Topic.SHIPPING, Topic.PRODUCT, Topic.OTHER,
 )  # fmt: skip
 _AREA_ORDER = (Area.ACCOUNT, Area.PAYMENT, Area.DELIVERY, Area.ORDER, Area.PRODUCT)
 E = TypeVar("E", bound=Enum)
