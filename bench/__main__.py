@@ -2,7 +2,7 @@
 each figure next to a baseline measured in the same run, and written as JSON to
 bench/results/<timestamp>.json and bench/results/latest.json so runs can be compared.
 
-    uv run python -m bench [--messages 40000] [--seconds 20] [--only latency,queue]
+    uv run python -m bench [--messages 160000] [--seconds 20] [--only latency,queue]
 
 Figures depend on the machine and on what else runs on it: compare runs made on one machine,
 at rest. The broker is the benchmarks' own (bench/stack.py); PostgreSQL is the tests' server,
@@ -99,7 +99,13 @@ def write(rows: list[Row], extra: dict[str, Any], args: argparse.Namespace) -> P
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=40_000, help="detector throughput")
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=160_000,
+        help="detector throughput (enough that start-up, before the process answers, is a "
+        "small part of it)",
+    )
     parser.add_argument("--escalating", type=float, default=0.03)
     parser.add_argument("--seconds", type=float, default=20.0, help="at 500 msg/s (half at 2k)")
     parser.add_argument("--webhooks", type=int, default=2_000)

@@ -1,6 +1,7 @@
 """Builds a service's ASGI app: a lifespan that owns the broker, the pool and what the service
 adds, and the operational routes. Every service's ``main.py`` is a few lines on top of this."""
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,20 @@ class ServiceContext:
 Setup = Callable[[ServiceContext], Awaitable[None]]
 
 
+def settle_garbage_collector(gen0_threshold: int) -> None:
+    """Once start-up has built what lives as long as the process, freeze it out of the cyclic
+    collector (it would walk it on every full collection) and collect the young generation
+    less often: a consumer allocates a few hundred short-lived objects per message, and with
+    Python's default (every 700 allocations) it spent 10-20 % of the detector's decision loop
+    collecting. Reference counting still frees almost everything at once; only cycles wait."""
+    if gen0_threshold <= 0:
+        return
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(gen0_threshold, gen1, gen2)
+
+
 def create_service_app(
     name: str, settings: ServiceSettings, setup: Setup, app: FastAPI | None = None
 ) -> FastAPI:
@@ -58,6 +73,7 @@ def create_service_app(
             context = ServiceContext(name, settings, app, broker, pool, AsyncExitStack())
             stack.push_async_callback(context.cleanup.aclose)
             await setup(context)
+            settle_garbage_collector(settings.gc_gen0_threshold)
             await broker.start()
             stack.push_async_callback(broker.stop)
             stack.push_async_callback(commits.commit_all)  # before the consumers stop

@@ -77,6 +77,13 @@ class ServiceSettings(BaseSettings):
         description="How long a consumer's poll waits for a first record; it returns as soon as"
         " one arrives, so this only sets how often an idle consumer wakes up.",
     )
+    gc_gen0_threshold: int = Field(
+        default=20_000,
+        ge=0,
+        description="Allocations between two young-generation garbage collections once the"
+        " service has started (Python's default is 700); what start-up built (lexicons, models,"
+        " schemas) is frozen out of every collection. 0 leaves the collector as Python sets it.",
+    )
     kafka_commit_interval_ms: int = Field(
         default=100,
         ge=0,
