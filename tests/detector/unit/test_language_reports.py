@@ -257,3 +257,22 @@ def test_policy_questions_and_working_products_are_no_requests(
     judge: EmbeddedJudge, condition: TriggerCondition, text: str, expected: bool
 ) -> None:
     assert matched(judge, condition, text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My parcel was scheduled for today but tracking now says tomorrow. All fine?",
+        "El paquete estaba previsto para hoy y el seguimiento dice mañana, ¿va todo bien?",
+        "The speaker still disconnects within an hour, even after the reset you suggested.",
+    ],
+)
+def test_a_time_that_was_planned_or_a_fault_that_recurs_is_no_urgency(
+    judge: EmbeddedJudge, text: str
+) -> None:
+    assert not judge.judge_sync([Utterance(text=text)])[0].urgency.present
+
+
+def test_a_need_with_a_deadline_beside_a_missed_plan_is_still_urgent(judge: EmbeddedJudge) -> None:
+    text = "It was supposed to arrive today and I need it for the party tonight!"
+    assert judge.judge_sync([Utterance(text=text)])[0].urgency.present

@@ -210,6 +210,57 @@ _PROBLEM_SIGNS = frozenset(
 )  # fmt: skip
 
 
+# A time word after these tells what was planned or how a fault behaves, not when the customer
+# needs something: "it was scheduled for today, tracking says tomorrow", "estava prevista para
+# hoje", "it still drops within an hour".
+_STATUS_BEFORE = re.compile(
+    r"(?:scheduled|expected|estimated|planned|supposed to (?:arrive|come|be here)|meant to "
+    r"arrive|due to arrive|tracking (?:now )?(?:says|said|shows)|(?:drops|disconnects|dies|cuts "
+    r"out|shuts (?:down|off)|turns off|restarts|reboots|crashes|freezes)(?: again)?|"
+    r"prevista|previsto|previstas|previstos|el seguimiento (?:dice|pone)|pone que llega|"
+    r"geplant|vorgesehen|angekundigt|laut sendungsverfolgung|prevue|prevu|le suivi (?:indique|dit)|"
+    r"(?:o )?(?:rastreio|rastreamento|tracking) (?:diz|mostra))"
+    r"(?: (?:for|on|by|para|pour|fur|am|a|o|el|la|le))?\W*$"
+)
+_TIME_GROUPS = ("urg_deadline", "urg_time", "urg_now", "urg_now_weak")
+
+
+def _without_status_times(hits: dict[str, list[str]], folded: str) -> None:
+    """Drop the time cues that only say what was planned or how often a fault comes back."""
+    for group in _TIME_GROUPS:
+        phrases = hits.get(group)
+        if not phrases:
+            continue
+        kept = [
+            phrase
+            for phrase in phrases
+            if any(
+                not _STATUS_BEFORE.search(folded, max(0, at - 40), at)
+                for at in _occurrences(folded, phrase)
+            )
+        ]
+        if kept:
+            hits[group] = kept
+        else:
+            del hits[group]
+
+
+def _occurrences(folded: str, phrase: str) -> list[int]:
+    found, at = [], folded.find(phrase)
+    while at >= 0:
+        found.append(at)
+        at = folded.find(phrase, at + 1)
+    return found or [0]
+
+
+_ANY_STATUS = re.compile(
+    r"scheduled|expected|estimated|planned|supposed to|meant to|due to arrive|tracking|drops|"
+    r"disconnects|dies|cuts out|shuts|turns off|restarts|reboots|crashes|freezes|previst|"
+    r"seguimiento|pone que|geplant|vorgesehen|angekundigt|sendungsverfolgung|prevu|suivi|"
+    r"rastrei|rastream"
+)
+
+
 @lru_cache(maxsize=8192)
 def read(text: str) -> Reading:
     """The lexical reading of ``text`` (cached: earlier messages are read again and again)."""
@@ -218,6 +269,8 @@ def read(text: str) -> Reading:
     praise = hits.pop("sarcasm_weak", None)
     if praise is not None and not _PROBLEM_SIGNS.isdisjoint(hits):
         hits.setdefault("sarcasm", []).extend(praise)
+    if any(group in hits for group in _TIME_GROUPS) and _ANY_STATUS.search(folded):
+        _without_status_times(hits, folded)
     shout, caps_words = _shouting(text)
     # The lexicon scan says which of the costlier patterns can match at all.
     time_unit = "time_unit" in hits
