@@ -276,3 +276,27 @@ def test_a_time_that_was_planned_or_a_fault_that_recurs_is_no_urgency(
 def test_a_need_with_a_deadline_beside_a_missed_plan_is_still_urgent(judge: EmbeddedJudge) -> None:
     text = "It was supposed to arrive today and I need it for the party tonight!"
     assert judge.judge_sync([Utterance(text=text)])[0].urgency.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "That's what I get for ordering half asleep: two LEFT running shoes 🤦 Can I swap one "
+        "for a right one?",
+        "Oops, my bad 🤦 I typed my own postcode wrong. Can you change it to 4410?",
+        "Haha my dog prefers the box to the 50 euro bed 🙃 does the cover come off for washing?",
+    ],
+)
+def test_laughing_at_oneself_is_no_anger(judge: EmbeddedJudge, text: str) -> None:
+    assert not judge.judge_sync([Utterance(text=text)])[0].anger.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Third week waiting for my parcel 🙄😂 amazing service",
+        "Broken again 🤦 lol, what a joke of a kettle",
+    ],
+)
+def test_laughing_at_a_problem_is_still_mockery(judge: EmbeddedJudge, text: str) -> None:
+    assert judge.judge_sync([Utterance(text=text)])[0].anger.present

@@ -210,6 +210,29 @@ _PROBLEM_SIGNS = frozenset(
 )  # fmt: skip
 
 
+# Signs of a problem with the shop: with none of them, a laughing customer's eye-roll is banter.
+_TROUBLE = frozenset(
+    (
+        "anger", "insult", "issue", "repeat", "repeat_strong", "damaged", "delivery_problem",
+        "threat_leave", "legal_strong",
+    )
+)  # fmt: skip
+
+
+# Waiting is trouble too ("third week waiting 🙄😂"), in any of the five languages.
+_WAITING = re.compile(r"\b(?:wait|waiting|waited|esper|warte|attend|aguard)\w*|\bstill\b|\bagain\b")
+
+
+def _without_emoji(hits: dict[str, list[str]], groups: tuple[str, ...]) -> None:
+    """Drop the emoji (not the words) of ``groups``: "🙄😂" about a cat, "🤦 my bad"."""
+    for group in groups:
+        words = [phrase for phrase in hits.get(group, ()) if any(c.isalnum() for c in phrase)]
+        if words:
+            hits[group] = words
+        else:
+            hits.pop(group, None)
+
+
 # A time word after these tells what was planned or how a fault behaves, not when the customer
 # needs something: "it was scheduled for today, tracking says tomorrow", "estava prevista para
 # hoje", "it still drops within an hour".
@@ -269,6 +292,8 @@ def read(text: str) -> Reading:
     praise = hits.pop("sarcasm_weak", None)
     if praise is not None and not _PROBLEM_SIGNS.isdisjoint(hits):
         hits.setdefault("sarcasm", []).extend(praise)
+    if "playful" in hits and _TROUBLE.isdisjoint(hits) and not _WAITING.search(folded):
+        _without_emoji(hits, ("angry_emoji", "sarcasm"))
     if any(group in hits for group in _TIME_GROUPS) and _ANY_STATUS.search(folded):
         _without_status_times(hits, folded)
     shout, caps_words = _shouting(text)
