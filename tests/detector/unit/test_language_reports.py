@@ -300,3 +300,33 @@ def test_laughing_at_oneself_is_no_anger(judge: EmbeddedJudge, text: str) -> Non
 )
 def test_laughing_at_a_problem_is_still_mockery(judge: EmbeddedJudge, text: str) -> None:
     assert judge.judge_sync([Utterance(text=text)])[0].anger.present
+
+
+SUITABILITY = TriggerCondition(
+    label="Medical suitability",
+    description="Escalate when the customer asks whether a product is safe for them given an "
+    "allergy, a medical condition or a medication.",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Is the oat bar gluten-free? No allergies here, we just avoid wheat.", False),
+        ("Which magnesium do you recommend? I'm not on any medication at all.", False),
+        ("Is the oat bar safe for me? I have a severe peanut allergy.", True),
+        ("¿Puedo tomar el colágeno? Estoy con medicación para la tiroides.", True),
+    ],
+)
+def test_a_negated_allergy_or_medication_is_none(
+    judge: EmbeddedJudge, text: str, expected: bool
+) -> None:
+    assert matched(judge, SUITABILITY, text) is expected
+
+
+def test_no_as_an_answer_negates_nothing(judge: EmbeddedJudge) -> None:
+    condition = TriggerCondition(
+        label="Reaction",
+        description="Escalate when the customer reports a rash after using a cream.",
+    )
+    assert matched(judge, condition, "No, I have a rash on both hands since I used the cream.")

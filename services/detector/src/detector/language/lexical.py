@@ -219,6 +219,43 @@ _TROUBLE = frozenset(
 )  # fmt: skip
 
 
+# Cues that say something is there, which a negation just before says is not: "no allergies in
+# our house", "I'm not on any other medication", "sin alergias", "keine Allergie".
+_ABSENT_WHEN_NEGATED = ("health", "health_trait", "medical_state", "safety", "a11y_need")
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:no|not|never|without|none|nor|kein|keine|keinen|keiner|nicht|ohne|nie|sin|ningun|"
+    r"ninguna|ninguno|nada de|sem|nenhum|nenhuma|nunca|sans|pas de|pas d'|aucun|aucune|jamais)"
+    # within the same clause: "No, I have a rash" answers a question and negates nothing
+    r"[^\w.,;:!?]+(?:\w+[^\w.,;:!?]+){0,3}$"
+)
+
+
+def _without_negated(hits: dict[str, list[str]], folded: str) -> None:
+    """Drop the cues of what is there when every mention of them is negated."""
+    for group in _ABSENT_WHEN_NEGATED:
+        phrases = hits.get(group)
+        if not phrases:
+            continue
+        kept = [
+            phrase
+            for phrase in phrases
+            if any(
+                not _NEGATED_BEFORE.search(folded, max(0, at - 40), at)
+                for at in _occurrences(folded, phrase)
+            )
+        ]
+        if kept:
+            hits[group] = kept
+        else:
+            del hits[group]
+
+
+_ANY_NEGATION = re.compile(
+    r"\b(?:no|not|never|without|none|nor|kein\w*|nicht|ohne|nie|sin|ningun\w*|nada|sem|"
+    r"nenhum\w*|nunca|sans|pas|aucun\w*|jamais)\b"
+)
+
+
 # Waiting is trouble too ("third week waiting 🙄😂"), in any of the five languages.
 _WAITING = re.compile(r"\b(?:wait|waiting|waited|esper|warte|attend|aguard)\w*|\bstill\b|\bagain\b")
 
@@ -294,6 +331,8 @@ def read(text: str) -> Reading:
         hits.setdefault("sarcasm", []).extend(praise)
     if "playful" in hits and _TROUBLE.isdisjoint(hits) and not _WAITING.search(folded):
         _without_emoji(hits, ("angry_emoji", "sarcasm"))
+    if any(group in hits for group in _ABSENT_WHEN_NEGATED) and _ANY_NEGATION.search(folded):
+        _without_negated(hits, folded)
     if any(group in hits for group in _TIME_GROUPS) and _ANY_STATUS.search(folded):
         _without_status_times(hits, folded)
     shout, caps_words = _shouting(text)
