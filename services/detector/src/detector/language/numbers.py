@@ -254,15 +254,25 @@ _PEOPLE_GROUP = re.compile(
 )
 
 
+_FLOOR_WORDS = ("etage", "floor", "stock", "og", "andar", "piso", "planta", "au ")
+_GROUP_WORDS = (
+    "we", "there", "somos", "seremos", "vamos a", "on sera", "on est", "nous", "wir", "group",
+    "grupo", "gruppe", "groupe", "party", "table", "mesa", "of us",
+)  # fmt: skip
+
+
 def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     """Numbers before a word that are not money, durations, references or measures."""
     found = []
-    for match in _FLOOR.finditer(folded):
-        found.append(Quantity(float(match["n"] or match["m"]), Kind.COUNT))
-        taken.append(match.span())
-    for match in _PEOPLE_GROUP.finditer(folded):
-        found.append(Quantity(float(match["n"] or match["m"]), Kind.PEOPLE))
-        taken.append(match.span())
+    # (each pattern only where one of its words occurs: most numbers are neither)
+    if any(word in folded for word in _FLOOR_WORDS):
+        for match in _FLOOR.finditer(folded):
+            found.append(Quantity(float(match["n"] or match["m"]), Kind.COUNT))
+            taken.append(match.span())
+    if any(word in folded for word in _GROUP_WORDS):
+        for match in _PEOPLE_GROUP.finditer(folded):
+            found.append(Quantity(float(match["n"] or match["m"]), Kind.PEOPLE))
+            taken.append(match.span())
     for match in _COUNT.finditer(folded):
         start, end = match.span("n")
         if (
