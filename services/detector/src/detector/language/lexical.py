@@ -230,26 +230,6 @@ _NEGATED_BEFORE = re.compile(
 )
 
 
-def _without_negated(hits: dict[str, list[str]], folded: str) -> None:
-    """Drop the cues of what is there when every mention of them is negated."""
-    for group in _ABSENT_WHEN_NEGATED:
-        phrases = hits.get(group)
-        if not phrases:
-            continue
-        kept = [
-            phrase
-            for phrase in phrases
-            if any(
-                not _NEGATED_BEFORE.search(folded, max(0, at - 40), at)
-                for at in _occurrences(folded, phrase)
-            )
-        ]
-        if kept:
-            hits[group] = kept
-        else:
-            del hits[group]
-
-
 _ANY_NEGATION = re.compile(
     r"\b(?:no|not|never|without|none|nor|kein\w*|nicht|ohne|nie|sin|ningun\w*|nada|sem|"
     r"nenhum\w*|nunca|sans|pas|aucun\w*|jamais)\b"
@@ -285,9 +265,12 @@ _STATUS_BEFORE = re.compile(
 _TIME_GROUPS = ("urg_deadline", "urg_time", "urg_now", "urg_now_weak")
 
 
-def _without_status_times(hits: dict[str, list[str]], folded: str) -> None:
-    """Drop the time cues that only say what was planned or how often a fault comes back."""
-    for group in _TIME_GROUPS:
+def _drop_where_preceded(
+    hits: dict[str, list[str]], groups: tuple[str, ...], folded: str, before: re.Pattern[str]
+) -> None:
+    """Drop the phrases of ``groups`` whose every occurrence ``before`` matches just before
+    (up to 40 characters back): a negated allergy, a time that only says what was planned."""
+    for group in groups:
         phrases = hits.get(group)
         if not phrases:
             continue
@@ -295,7 +278,7 @@ def _without_status_times(hits: dict[str, list[str]], folded: str) -> None:
             phrase
             for phrase in phrases
             if any(
-                not _STATUS_BEFORE.search(folded, max(0, at - 40), at)
+                not before.search(folded, max(0, at - 40), at)
                 for at in _occurrences(folded, phrase)
             )
         ]
@@ -332,9 +315,9 @@ def read(text: str) -> Reading:
     if "playful" in hits and _TROUBLE.isdisjoint(hits) and not _WAITING.search(folded):
         _without_emoji(hits, ("angry_emoji", "sarcasm"))
     if any(group in hits for group in _ABSENT_WHEN_NEGATED) and _ANY_NEGATION.search(folded):
-        _without_negated(hits, folded)
+        _drop_where_preceded(hits, _ABSENT_WHEN_NEGATED, folded, _NEGATED_BEFORE)
     if any(group in hits for group in _TIME_GROUPS) and _ANY_STATUS.search(folded):
-        _without_status_times(hits, folded)
+        _drop_where_preceded(hits, _TIME_GROUPS, folded, _STATUS_BEFORE)
     shout, caps_words = _shouting(text)
     # The lexicon scan says which of the costlier patterns can match at all.
     time_unit = "time_unit" in hits
