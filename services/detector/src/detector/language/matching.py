@@ -50,12 +50,17 @@ _ASKING = re.compile(
 )
 
 
+def _before_it_happens(reading: Reading) -> bool:
+    """A shopper asking before buying, or a "what if": nothing has happened yet."""
+    return reading.has("shopping") or reading.has("hypothetical")
+
+
 def _reported(reading: Reading, group: str) -> float:
     """A hazard or health cue reported by the customer, not asked about in general (nor by a
     shopper before buying, nor in a "what if")."""
     if not reading.has(group):
         return 0.0
-    if reading.has("shopping") or reading.has("hypothetical"):
+    if _before_it_happens(reading):
         return ASKED
     phrases = reading.hits[group]
     for sentence in _SENTENCE.findall(reading.folded):
@@ -306,7 +311,7 @@ def _cancel(ctx: Context) -> float:
     if reading.has("cancel") or _STOP_RECURRING.search(reading.folded):
         # "if I add the cover today, can I cancel it later if I change my mind?" asks about
         # the policy before buying; it cancels nothing
-        return ASKED if reading.has("hypothetical") or reading.has("shopping") else 0.8
+        return ASKED if _before_it_happens(reading) else 0.8
     return 0.0
 
 
@@ -315,7 +320,7 @@ def _refund(ctx: Context) -> float:
     reading = ctx.reading
     if not reading.has("refund_want"):
         return 0.0
-    return ASKED if reading.has("hypothetical") or reading.has("shopping") else 0.8
+    return ASKED if _before_it_happens(reading) else 0.8
 
 
 def _sentences_with(reading: Reading, group: str) -> list[str]:
@@ -451,9 +456,14 @@ def not_a_report(clause: Clause, reading: Reading) -> str | None:
     that works ("three years without a single fault") is close in meaning to a clause about a
     reaction, a crash or a defect, and reports none. Clauses about a question are exempt."""
     found = next((group for group in _NOT_A_REPORT if reading.has(group)), None)
-    if found is None or _ASKS.search(fold(clause.text)):
+    if found is None or _asks(clause.text):
         return None
     return found
+
+
+@lru_cache(maxsize=1024)
+def _asks(clause_text: str) -> bool:
+    return _ASKS.search(fold(clause_text)) is not None
 
 
 def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
@@ -564,7 +574,8 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
         number_score, why = numbers
         if number_score >= 0.5 and not clause.concepts:
             return _topic_of_number(clause, ctx, urgency, why)
-        outside = frozenset(clause.concepts) if number_score < 0.5 else frozenset()
+        failed = number_score < 0.5
+        outside = frozenset(clause.concepts) if failed else frozenset()
         if qualitative:
             number_score = min(number_score, *qualitative.values())
         return ClauseVerdict(
@@ -573,7 +584,7 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
             f'"{clause.text}": {why}',
             False,
             outside=outside,
-            failed_limit=number_score < 0.5,
+            failed_limit=failed,
         )
     if not clause.concepts:
         # A clause without a single content word ("100", "Escalate") says nothing to compare.
