@@ -235,9 +235,11 @@ class EmbeddedJudge:
         ]
         if not failed or not similar:
             return
-        closest = max(z_calm(clause, vector) for clause in failed)
+        embed_clauses(condition_plan, self._embedder, self._weights.calibration)
+        closest = max(failed, key=lambda clause: z_calm(clause, vector))
+        nearness = z_calm(closest, vector)
+        why = f'; but more like "{closest.text}", which the numbers rule out'
         for j in similar:
             clause, verdict = pairs[j]
-            if z_calm(clause, vector) < closest:
-                why = f'; but more like "{failed[0].text}", which the numbers rule out'
+            if z_calm(clause, vector) < nearness:
                 item.verdicts[i][j] = replace(verdict, score=RULED_OUT, detail=verdict.detail + why)
