@@ -7,7 +7,9 @@ import pytest
 from detector.language import Utterance
 from detector.language.conditions import plan
 from detector.language.embedded import EmbeddedJudge
+from detector.language.lexical import read
 from detector.language.lexicon import fold
+from detector.language.matching import may_be_about
 from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
@@ -330,3 +332,33 @@ def test_no_as_an_answer_negates_nothing(judge: EmbeddedJudge) -> None:
         description="Escalate when the customer reports a rash after using a cream.",
     )
     assert matched(judge, condition, "No, I have a rash on both hands since I used the cream.")
+
+
+RENEWALS = {
+    "en": (
+        "Escalate when the member says they were charged for something they do not recognise. "
+        "It does not count if they only ask when their plan renews.",
+        "My card statement shows two charges of 30 € from you on the same day.",
+        "When does my yearly plan renew, and for how much?",
+    ),
+    "es": (
+        "Escalar cuando el socio dice que le cobraron algo que no reconoce. No cuenta si solo "
+        "pregunta cuándo se renueva su cuota.",
+        "En el extracto veo un cargo de 45 € que no hice yo.",
+        "¿Cuándo se renueva mi cuota anual?",
+    ),
+    "de": (
+        "Eskalieren, wenn ein Mitglied eine Abbuchung nicht erkennt. Zählt nicht, wenn es nur "
+        "fragt, wann sich der Tarif verlängert.",
+        "Auf dem Kontoauszug sind zwei Abbuchungen über 20 €, ich habe nur einmal bestellt.",
+        "Wann verlängert sich mein Tarif eigentlich?",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(RENEWALS))
+def test_an_exclusion_of_a_question_leaves_reports_alone(language: str) -> None:
+    description, report, question = RENEWALS[language]
+    (exclusion,) = plan(TriggerCondition(label="test", description=description)).exclusions
+    assert not may_be_about(exclusion, read(report))
+    assert may_be_about(exclusion, read(question))

@@ -664,12 +664,21 @@ def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) ->
     return _combine(plan, verdicts, ctx)
 
 
+def may_be_about(exclusion: Exclusion, reading: Reading) -> bool:
+    """Whether a message can be what ``exclusion`` describes at all: an exclusion of a
+    question ("it does not count if they only ask when the plan renews") leaves out messages
+    that ask, never one that reports ("two charges on my statement") however close in words."""
+    return not _asks(exclusion.clause.text) or reading.question or "?" in reading.folded
+
+
 def about_exclusion(plan: ConditionPlan, ctx: Context) -> Exclusion | None:
     """The exclusion a message is about, by its words: a number within the exclusion's limit
     ("except orders under $20"), a concept the rest of the condition lacks, or a word only the
     exclusion has ("pausing" beside "cancel a subscription")."""
     reading = ctx.reading
     for exclusion in plan.exclusions:
+        if not may_be_about(exclusion, reading):
+            continue
         limits = exclusion.clause.limits
         if limits:
             if any(limit.holds(q) for limit in limits for q in reading.quantities):
