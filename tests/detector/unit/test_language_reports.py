@@ -9,7 +9,7 @@ from detector.language.conditions import plan
 from detector.language.embedded import EmbeddedJudge
 from detector.language.lexical import read
 from detector.language.lexicon import fold
-from detector.language.matching import may_be_about
+from detector.language.matching import label_urgency, may_be_about
 from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
@@ -362,3 +362,35 @@ def test_an_exclusion_of_a_question_leaves_reports_alone(language: str) -> None:
     (exclusion,) = plan(TriggerCondition(label="test", description=description)).exclusions
     assert not may_be_about(exclusion, read(report))
     assert may_be_about(exclusion, read(question))
+
+
+@pytest.mark.parametrize(
+    ("label", "urgency"),
+    [
+        ("Electrical or gas hazard", Urgency.HIGH),
+        ("Vorzeitige Kündigung", Urgency.HIGH),
+        ("Reacción alérgica", Urgency.HIGH),
+        ("Risque d'incendie", Urgency.HIGH),
+        ("Suspeita de fraude", Urgency.HIGH),
+        ("Wedding cake tasting", None),
+    ],
+)
+def test_a_label_names_the_urgency_of_its_concept(label: str, urgency: Urgency | None) -> None:
+    assert label_urgency(label) == urgency
+
+
+def test_a_matched_condition_takes_its_labels_urgency(judge: EmbeddedJudge) -> None:
+    condition = TriggerCondition(
+        label="Fire hazard",
+        description="Escalate when a customer says the heater gives off a strange smell.",
+    )
+    judgement = judge.judge_sync(
+        [
+            Utterance(
+                text="Since this morning the heater gives off a strange smell, like hot plastic.",
+                conditions=(condition,),
+            )
+        ]
+    )[0]
+    assert judgement.conditions[0].matched
+    assert judgement.conditions[0].urgency is Urgency.HIGH
