@@ -394,3 +394,17 @@ def test_a_matched_condition_takes_its_labels_urgency(judge: EmbeddedJudge) -> N
     )[0]
     assert judgement.conditions[0].matched
     assert judgement.conditions[0].urgency is Urgency.HIGH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If the heater ever gave off smoke, would you replace it? Just planning ahead for winter.",
+        "Si la estufa echara humo, ¿la cambiáis? Lo pregunto por precaución.",
+        "Falls der Heizlüfter mal qualmt, tauscht ihr ihn um? Frage nur vorsichtshalber.",
+        "Si le radiateur fumait, vous le remplaceriez ? Je demande par précaution.",
+        "Se o aquecedor soltar fumaça, vocês trocam? Pergunto só para garantir.",
+    ],
+)
+def test_a_precaution_reports_nothing(judge: EmbeddedJudge, text: str) -> None:
+    assert not matched(judge, HEATER, text)
