@@ -165,3 +165,23 @@ def test_a_weight_limit_compares_weights_only() -> None:
     assert limit == Limit(">", 20, Kind.WEIGHT)
     assert not any(limit.holds(q) for q in quantities(fold("we'd need 30 bags, 4 kg in all")))
     assert any(limit.holds(q) for q in quantities(fold("around 25 kg every month")))
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("the glasses are about four years old", 4 * 365),
+        ("compré el sofá hace 2 años", 2 * 365),
+        ("das Rad ist drei Jahre alt", 3 * 365),
+        ("acheté il y a 2 ans", 2 * 365),
+        ("comprei há dois anos", 2 * 365),
+    ],
+)
+def test_years_are_durations(text: str, days: float) -> None:
+    assert quantities(fold(text)) == [Quantity(days, Kind.DAYS)]
+
+
+def test_an_age_limit_is_read_in_years() -> None:
+    (limit,) = limits(fold("un menor de menos de 16 años"))
+    assert limit.holds(quantities(fold("tengo 15 años"))[0])
+    assert not limit.holds(quantities(fold("tengo 17 años"))[0])

@@ -113,6 +113,8 @@ _DAY_UNITS = {
     "jours": 1, "business days": 1, "working days": 1, "week": 7, "weeks": 7, "semana": 7,
     "semanas": 7, "woche": 7, "wochen": 7, "semaine": 7, "semaines": 7, "month": 30,
     "months": 30, "mes": 30, "meses": 30, "monat": 30, "monate": 30, "monaten": 30, "mois": 30,
+    "year": 365, "years": 365, "yrs": 365, "ano": 365, "anos": 365, "jahr": 365, "jahre": 365,
+    "jahren": 365, "ans": 365, "annee": 365, "annees": 365,
 }  # fmt: skip
 _DAY_UNIT = "|".join(sorted((re.escape(u) for u in _DAY_UNITS), key=len, reverse=True))
 _DURATION = re.compile(
