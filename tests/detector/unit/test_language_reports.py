@@ -9,7 +9,7 @@ from detector.language.conditions import plan
 from detector.language.embedded import EmbeddedJudge
 from detector.language.lexical import read
 from detector.language.lexicon import fold
-from detector.language.matching import label_urgency, may_be_about
+from detector.language.matching import label_urgency, may_be_about, not_a_report
 from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
@@ -408,3 +408,26 @@ def test_a_matched_condition_takes_its_labels_urgency(judge: EmbeddedJudge) -> N
 )
 def test_a_precaution_reports_nothing(judge: EmbeddedJudge, text: str) -> None:
     assert not matched(judge, HEATER, text)
+
+
+LOST_BOX = TriggerCondition(
+    label="Lost or spoiled box",
+    description="Escalate when a customer did not get their meal box although tracking says "
+    "delivered, or the box was left outside for more than 3 hours.",
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The driver gave the box to the flat upstairs, I've picked it up and everything is fine.",
+        "El repartidor lo dejó en portería, ya lo tengo y todo está perfecto.",
+        "Der Fahrer hat die Box beim Nachbarn abgegeben, ich hab sie, alles ist in Ordnung.",
+        "Le livreur l'a laissée au gardien, je l'ai récupérée et tout est parfait.",
+        "O entregador deixou com o porteiro, já peguei e está tudo certo.",
+    ],
+)
+def test_all_being_fine_reports_no_loss(judge: EmbeddedJudge, text: str) -> None:
+    (clause,) = plan(LOST_BOX).clauses[:1]
+    assert not_a_report(clause, read(text)) == "all_fine"
+    assert not matched(judge, LOST_BOX, text)
