@@ -188,3 +188,69 @@ def test_lists_inside_one_clause_in_four_more_languages() -> None:
         "informa de un cargo, reembolso o suscripción que no reconoce",
         "pide hablar con su banco",
     ]
+
+
+def test_a_sentence_of_exclusions_excludes_its_whole_list() -> None:
+    # After the sentence that states the condition, commas list what is excluded.
+    assert exclusions(
+        "Escalate when a tenant reports a gas smell or no heating. Questions about rent, "
+        "parking, bins or keys do not count."
+    ) == (
+        "Escalate when a tenant reports a gas smell or no heating.",
+        ["Questions about rent, parking, bins or keys"],
+    )
+    assert exclusions(
+        "Escalar cuando el paciente sufre mareos. Las dudas sobre horarios, precios o "
+        "aparcamiento no cuentan."
+    )[1] == ["Las dudas sobre horarios, precios o aparcamiento"]
+    # In the sentence that states it, a comma still sets the exclusion apart.
+    assert exclusions("Escalate refund requests, a voucher swap does not count.")[1] == [
+        "a voucher swap"
+    ]
+
+
+def test_an_exclusion_may_open_with_its_marker() -> None:
+    assert exclusions(
+        "Escalate when a renter reports a flat tyre. It does not count if they only ask where "
+        "the spare is."
+    )[1] == ["they only ask where the spare is"]
+    assert exclusions(
+        "Escalar cuando el huésped no puede entrar. No cuenta si solo pregunta por el wifi."
+    )[1] == ["solo pregunta por el wifi"]
+    assert exclusions(
+        "Escalader quand le colis est abîmé. Cela ne compte pas si seul le carton est froissé."
+    )[1] == ["seul le carton est froissé"]
+    assert exclusions(
+        "Escalar quando o aluno quer trancar a matrícula. Não conta se só pergunta o horário."
+    )[1] == ["só pergunta o horário"]
+    assert exclusions(
+        "Eskalieren, wenn ein Gerät raucht. Zählt nicht, wenn nur das Display flackert."
+    )[1] == ["nur das Display flackert"]
+
+
+def test_an_exclusion_may_say_why_after_a_dash() -> None:
+    assert exclusions(
+        "Escalate when a delivered sofa is torn. Creased cushions don't count — they settle "
+        "within a day."
+    ) == ("Escalate when a delivered sofa is torn.", ["Creased cushions"])
+
+
+def test_a_later_sentence_denying_a_kind_is_an_exclusion() -> None:
+    assert exclusions(
+        "Escalate when the boiler leaks or smells of gas. A dripping tap is not an emergency."
+    )[1] == ["A dripping tap"]
+    assert exclusions(
+        "Escalar cuando la caldera pierde gas. Un grifo que gotea no es una urgencia."
+    )[1] == ["Un grifo que gotea"]
+    assert exclusions(
+        "Eskalieren, wenn der Akku sich aufbläht. Ein warmes Ladegerät ist kein Defekt."
+    )[1] == ["Ein warmes Ladegerät"]
+    assert exclusions("Escalader si la batterie gonfle. Un chargeur tiède n'est pas un défaut.")[
+        1
+    ] == ["Un chargeur tiède"]
+    assert exclusions("Escalar quando a bateria incha. Um carregador morno não é um defeito.")[
+        1
+    ] == ["Um carregador morno"]
+    # A sentence with its own "when" states a condition, whatever it denies.
+    stated = "Escalate when the guest is unhappy. Also escalate when the room is not ready."
+    assert exclusions(stated)[1] == []

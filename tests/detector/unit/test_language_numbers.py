@@ -142,3 +142,46 @@ def test_verbs_and_comparatives_of_exceeding_are_limits(condition: str, expected
 
 def test_a_comparator_inside_a_word_is_none() -> None:
     assert limits(fold("our turnover 300 units")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("we roast about 3 kg a week", Quantity(3, Kind.WEIGHT)),
+        ("unos 1,5 kilos de harina", Quantity(1.5, Kind.WEIGHT)),
+        ("ein Sack mit 500 g Mehl", Quantity(0.5, Kind.WEIGHT)),
+        ("un colis de 12 kg", Quantity(12, Kind.WEIGHT)),
+        ("uma caixa de 20 quilos", Quantity(20, Kind.WEIGHT)),
+    ],
+)
+def test_weights_are_no_counts(text: str, expected: Quantity) -> None:
+    found = quantities(fold(text))
+    assert expected in found
+    assert all(q.kind is not Kind.COUNT for q in found)
+
+
+def test_a_weight_limit_compares_weights_only() -> None:
+    (limit,) = limits(fold("a café that wants more than 20 kg of beans a month"))
+    assert limit == Limit(">", 20, Kind.WEIGHT)
+    assert not any(limit.holds(q) for q in quantities(fold("we'd need 30 bags, 4 kg in all")))
+    assert any(limit.holds(q) for q in quantities(fold("around 25 kg every month")))
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("the glasses are about four years old", 4 * 365),
+        ("compré el sofá hace 2 años", 2 * 365),
+        ("das Rad ist drei Jahre alt", 3 * 365),
+        ("acheté il y a 2 ans", 2 * 365),
+        ("comprei há dois anos", 2 * 365),
+    ],
+)
+def test_years_are_durations(text: str, days: float) -> None:
+    assert quantities(fold(text)) == [Quantity(days, Kind.DAYS)]
+
+
+def test_an_age_limit_is_read_in_years() -> None:
+    (limit,) = limits(fold("un menor de menos de 16 años"))
+    assert limit.holds(quantities(fold("tengo 15 años"))[0])
+    assert not limit.holds(quantities(fold("tengo 17 años"))[0])

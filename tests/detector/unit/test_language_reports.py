@@ -7,7 +7,9 @@ import pytest
 from detector.language import Utterance
 from detector.language.conditions import plan
 from detector.language.embedded import EmbeddedJudge
+from detector.language.lexical import read
 from detector.language.lexicon import fold
+from detector.language.matching import label_urgency, may_be_about, not_a_report
 from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
@@ -330,3 +332,102 @@ def test_no_as_an_answer_negates_nothing(judge: EmbeddedJudge) -> None:
         description="Escalate when the customer reports a rash after using a cream.",
     )
     assert matched(judge, condition, "No, I have a rash on both hands since I used the cream.")
+
+
+RENEWALS = {
+    "en": (
+        "Escalate when the member says they were charged for something they do not recognise. "
+        "It does not count if they only ask when their plan renews.",
+        "My card statement shows two charges of 30 € from you on the same day.",
+        "When does my yearly plan renew, and for how much?",
+    ),
+    "es": (
+        "Escalar cuando el socio dice que le cobraron algo que no reconoce. No cuenta si solo "
+        "pregunta cuándo se renueva su cuota.",
+        "En el extracto veo un cargo de 45 € que no hice yo.",
+        "¿Cuándo se renueva mi cuota anual?",
+    ),
+    "de": (
+        "Eskalieren, wenn ein Mitglied eine Abbuchung nicht erkennt. Zählt nicht, wenn es nur "
+        "fragt, wann sich der Tarif verlängert.",
+        "Auf dem Kontoauszug sind zwei Abbuchungen über 20 €, ich habe nur einmal bestellt.",
+        "Wann verlängert sich mein Tarif eigentlich?",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(RENEWALS))
+def test_an_exclusion_of_a_question_leaves_reports_alone(language: str) -> None:
+    description, report, question = RENEWALS[language]
+    (exclusion,) = plan(TriggerCondition(label="test", description=description)).exclusions
+    assert not may_be_about(exclusion, read(report))
+    assert may_be_about(exclusion, read(question))
+
+
+@pytest.mark.parametrize(
+    ("label", "urgency"),
+    [
+        ("Electrical or gas hazard", Urgency.HIGH),
+        ("Vorzeitige Kündigung", Urgency.HIGH),
+        ("Reacción alérgica", Urgency.HIGH),
+        ("Risque d'incendie", Urgency.HIGH),
+        ("Suspeita de fraude", Urgency.HIGH),
+        ("Wedding cake tasting", None),
+    ],
+)
+def test_a_label_names_the_urgency_of_its_concept(label: str, urgency: Urgency | None) -> None:
+    assert label_urgency(label) == urgency
+
+
+def test_a_matched_condition_takes_its_labels_urgency(judge: EmbeddedJudge) -> None:
+    condition = TriggerCondition(
+        label="Fire hazard",
+        description="Escalate when a customer says the heater gives off a strange smell.",
+    )
+    judgement = judge.judge_sync(
+        [
+            Utterance(
+                text="Since this morning the heater gives off a strange smell, like hot plastic.",
+                conditions=(condition,),
+            )
+        ]
+    )[0]
+    assert judgement.conditions[0].matched
+    assert judgement.conditions[0].urgency is Urgency.HIGH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If the heater ever gave off smoke, would you replace it? Just planning ahead for winter.",
+        "Si la estufa echara humo, ¿la cambiáis? Lo pregunto por precaución.",
+        "Falls der Heizlüfter mal qualmt, tauscht ihr ihn um? Frage nur vorsichtshalber.",
+        "Si le radiateur fumait, vous le remplaceriez ? Je demande par précaution.",
+        "Se o aquecedor soltar fumaça, vocês trocam? Pergunto só para garantir.",
+    ],
+)
+def test_a_precaution_reports_nothing(judge: EmbeddedJudge, text: str) -> None:
+    assert not matched(judge, HEATER, text)
+
+
+LOST_BOX = TriggerCondition(
+    label="Lost or spoiled box",
+    description="Escalate when a customer did not get their meal box although tracking says "
+    "delivered, or the box was left outside for more than 3 hours.",
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The driver gave the box to the flat upstairs, I've picked it up and everything is fine.",
+        "El repartidor lo dejó en portería, ya lo tengo y todo está perfecto.",
+        "Der Fahrer hat die Box beim Nachbarn abgegeben, ich hab sie, alles ist in Ordnung.",
+        "Le livreur l'a laissée au gardien, je l'ai récupérée et tout est parfait.",
+        "O entregador deixou com o porteiro, já peguei e está tudo certo.",
+    ],
+)
+def test_all_being_fine_reports_no_loss(judge: EmbeddedJudge, text: str) -> None:
+    (clause,) = plan(LOST_BOX).clauses[:1]
+    assert not_a_report(clause, read(text)) == "all_fine"
+    assert not matched(judge, LOST_BOX, text)

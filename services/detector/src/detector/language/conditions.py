@@ -541,12 +541,33 @@ _EXCLUDED_BEFORE = re.compile(
     r"|n[aã]o\s+contam?|n[aã]o\s+(?:se\s+)?(?:aplicam?|inclu(?:i|em))|n[aã]o\s+est[aã]o?\s+inclu[ií]d"
     r"|ne\s+compte(?:nt)?\s+pas|ne\s+s'applique(?:nt)?\s+pas|n'(?:est|sont)\s+pas\s+(?:inclus|couverts?)"
     r"|z[aä]hl(?:t|en)\s+nicht|gilt\s+nicht|gelten\s+nicht|(?:ist|sind)\s+nicht\s+(?:gemeint|inbegriffen))"
-    r"\s*$",
+    # an aside after a dash may say why: "... don't count — the crew handles those"
+    r"\s*(?:\s[\u2014\u2013-]\s[^\u2014\u2013]*)?$",
+    re.IGNORECASE,
+)
+# A sentence of its own that denies what its subject is: "Normal error codes are not hazards",
+# "un retraso no es una urgencia", "ein Kratzer ist kein Defekt". The sentence that states the
+# condition (with its "when") is never read this way: "... when the customer is not happy".
+_NOT_A_KIND = re.compile(
+    r"\b(?:(?:is|are)\s+not|isn't|aren't|no\s+(?:es|son)|n[aã]o\s+(?:é|e|são|sao)"
+    r"|(?:n'est|ne\s+sont)\s+pas|(?:ist|sind)(?=\s+kein))"
+    r"\s+(?:(?:a|an|una?|uma?|des|une?|kein|keine|keinen)\s+)?[^\W\d_]+\s*$",
+    re.IGNORECASE,
+)
+_CONDITIONAL = re.compile(
+    r"\b(?:escalate|when|whenever|if|unless|wenn|falls|sobald|eskalieren|cuando|si|escalar|"
+    r"quand|lorsque|escalader|quando|caso|escalonar)\b",
     re.IGNORECASE,
 )
 # Before it: "except when they only pause", "unless", "sauf", "außer", "excepto", "exceto".
 _EXCLUDED_AFTER = re.compile(
-    r"(?:^|\b)(?:(?:but\s+)?except(?:\s+for|\s+when|\s+if|\s+where)?|excluding|unless|but\s+not"
+    # "(It) does not count if/when ...": the marker first, what it excludes after it
+    r"(?:^|\b)(?:(?:(?:this|it|that)\s+)?(?:does\s+not|doesn't|do\s+not|don't)\s+(?:count|apply)"
+    r"\s+(?:if|when|where)|no\s+cuentan?\s+(?:si|cuando)|no\s+(?:aplica|vale)\s+(?:si|cuando)"
+    r"|n[aã]o\s+(?:contam?|vale|se\s+aplica)\s+(?:se|quando)"
+    r"|(?:(?:cela|ceci|ça)\s+)?ne\s+compte(?:nt)?\s+pas\s+(?:si|quand|lorsque|lorsqu')"
+    r"|(?:(?:das|es)\s+)?(?:z[aä]hlt|gilt)\s+nicht,?\s+(?:wenn|falls|sofern)"
+    r"|(?:but\s+)?except(?:\s+for|\s+when|\s+if|\s+where)?|excluding|unless|but\s+not"
     r"|not\s+including|(?:pero\s+no|mas\s+n[aã]o|mais\s+pas|(?:aber|doch)\s+nicht)"
     r"(?:\s+(?:cuando|si|quando|se|quand|wenn))?|(?:this|it|that)?\s*(?:does\s+not|doesn't)\s+(?:cover|include|apply\s+to)"
     r"|(?:pero\s+)?(?:excepto|salvo)(?:\s+(?:cuando|si|que))?|a\s+menos\s+que|sin\s+contar"
@@ -566,12 +587,22 @@ _SENTENCES = re.compile(r"(?:[^.;]|[.;](?=\S))+[.;]?")
 _EXCLUSION_START = re.compile(r"[,:]|\b(?:but|pero|mas|mais|aber|doch|though)\b", re.IGNORECASE)
 
 
-def _excluded(text: str) -> tuple[str, str] | None:
-    """(what stays, what is excluded) for a sentence or aside that excludes something."""
+def _excluded(text: str, standalone: bool = False) -> tuple[str, str] | None:
+    """(what stays, what is excluded) for a sentence or aside that excludes something.
+
+    ``standalone``: the text is an aside or a sentence after the one that states the
+    condition; its commas then list what it excludes ("Routine questions about vaccines,
+    appointments or prices do not count"), only "but" or a colon sets a part of it apart."""
     before = _EXCLUDED_BEFORE.search(text.rstrip(" .;"))
+    if before is None and standalone and not _CONDITIONAL.search(text):
+        before = _NOT_A_KIND.search(text.rstrip(" .;"))
     if before:
         head = text[: before.start()]
-        starts = list(_EXCLUSION_START.finditer(head))
+        starts = [
+            found
+            for found in _EXCLUSION_START.finditer(head)
+            if not (standalone and found.group(0) == ",")
+        ]
         start = starts[-1] if starts else None
         return (head[: start.start()], head[start.end() :]) if start else ("", head)
     after = _EXCLUDED_AFTER.search(text)
@@ -588,7 +619,7 @@ def exclusions(description: str) -> tuple[str, list[str]]:
     excluded: list[str] = []
 
     def aside(match: re.Match[str]) -> str:
-        found = _excluded(match[1])
+        found = _excluded(match[1], standalone=True)
         if found is None:
             return match[0]
         excluded.append(found[1])
@@ -596,8 +627,8 @@ def exclusions(description: str) -> tuple[str, list[str]]:
 
     text = _ASIDE.sub(aside, description)
     kept = []
-    for sentence in _SENTENCES.findall(text):
-        found = _excluded(sentence)
+    for at, sentence in enumerate(_SENTENCES.findall(text)):
+        found = _excluded(sentence, standalone=at > 0)
         if found is None:
             kept.append(sentence)
             continue

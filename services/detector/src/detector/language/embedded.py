@@ -22,7 +22,13 @@ from detector.language import Judgement, Utterance
 from detector.language.conditions import concepts, embed_clauses, relation_features, z_calm
 from detector.language.drafts import Draft, draft, finish
 from detector.language.lexicon import cue_lexicon, topic_lexicon
-from detector.language.matching import RULED_OUT, ClauseVerdict, excluded, not_a_report
+from detector.language.matching import (
+    RULED_OUT,
+    ClauseVerdict,
+    excluded,
+    may_be_about,
+    not_a_report,
+)
 from detector.language.model import Embedder, Vector, Weights, shared_embedder, shipped_weights
 
 log = structlog.get_logger(__name__)
@@ -219,6 +225,8 @@ class EmbeddedJudge:
         embed_clauses(condition_plan, self._embedder, self._weights.calibration)
         ours = max(z_calm(clause, vector) for clause in matched)
         for exclusion in condition_plan.exclusions:
+            if not may_be_about(exclusion, item.reading):
+                continue
             if z_calm(exclusion.clause, vector) > ours:
                 item.verdicts[i] = excluded(condition_plan, verdicts, exclusion)
                 return

@@ -664,12 +664,21 @@ def combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) ->
     return _combine(plan, verdicts, ctx)
 
 
+def may_be_about(exclusion: Exclusion, reading: Reading) -> bool:
+    """Whether a message can be what ``exclusion`` describes at all: an exclusion of a
+    question ("it does not count if they only ask when the plan renews") leaves out messages
+    that ask, never one that reports ("two charges on my statement") however close in words."""
+    return not _asks(exclusion.clause.text) or reading.question or "?" in reading.folded
+
+
 def about_exclusion(plan: ConditionPlan, ctx: Context) -> Exclusion | None:
     """The exclusion a message is about, by its words: a number within the exclusion's limit
     ("except orders under $20"), a concept the rest of the condition lacks, or a word only the
     exclusion has ("pausing" beside "cancel a subscription")."""
     reading = ctx.reading
     for exclusion in plan.exclusions:
+        if not may_be_about(exclusion, reading):
+            continue
         limits = exclusion.clause.limits
         if limits:
             if any(limit.holds(q) for limit in limits for q in reading.quantities):
@@ -706,6 +715,14 @@ def excluded(
     ]
 
 
+@lru_cache(maxsize=1024)
+def label_urgency(label: str) -> Urgency | None:
+    """The urgency of the concept a condition's label names ("Electrical hazard", "Account
+    takeover", "Vorzeitige Kündigung"): the merchant's own summary of what the condition is
+    about says how urgent its match is, even where the description words it by examples."""
+    return cue_urgency(fold(label))
+
+
 def _combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -> ConditionMatch:
     if plan.exclusions and any(v.score >= 0.5 for v in verdicts):
         exclusion = about_exclusion(plan, ctx)
@@ -726,6 +743,9 @@ def _combine(plan: ConditionPlan, verdicts: list[ClauseVerdict], ctx: Context) -
     urgency = max((v.urgency for v in matched), key=lambda u: u.rank, default=best.urgency)
     if matched and all(v.generic for v in matched) and ctx.urgency >= 0.5:
         urgency = Urgency.HIGH  # an unknown concept, matched with an urgent need
+    named = label_urgency(plan.condition.label)
+    if matched and named is not None and named.rank > urgency.rank:
+        urgency = named
     detail = ("matched " if best.score >= 0.5 else "closest: ") + best.detail
     return ConditionMatch(
         label=plan.condition.label, score=round(best.score, 3), detail=detail, urgency=urgency

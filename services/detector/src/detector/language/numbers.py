@@ -15,6 +15,8 @@ class Kind(StrEnum):
     PEOPLE = "people"
     """A count of people ("5 adults", "on sera 10"): a group size, not 40 canapés."""
     DAYS = "days"
+    WEIGHT = "kg"
+    """A weight, in kilograms ("2 kg of coffee a month", "500 g"): no count of items."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +113,26 @@ _DAY_UNITS = {
     "jours": 1, "business days": 1, "working days": 1, "week": 7, "weeks": 7, "semana": 7,
     "semanas": 7, "woche": 7, "wochen": 7, "semaine": 7, "semaines": 7, "month": 30,
     "months": 30, "mes": 30, "meses": 30, "monat": 30, "monate": 30, "monaten": 30, "mois": 30,
+    "year": 365, "years": 365, "yrs": 365, "ano": 365, "anos": 365, "jahr": 365, "jahre": 365,
+    "jahren": 365, "ans": 365, "annee": 365, "annees": 365,
 }  # fmt: skip
 _DAY_UNIT = "|".join(sorted((re.escape(u) for u in _DAY_UNITS), key=len, reverse=True))
 _DURATION = re.compile(
     rf"\b(?=[\d{_WORD_NUMBER_FIRST}])(?P<n>{_NUMBER}|{_WORD_NUMBER})[\s-]*(?P<unit>{_DAY_UNIT})\b"
 )
+_WEIGHT_UNITS = {
+    "kg": 1.0, "kgs": 1.0, "kilo": 1.0, "kilos": 1.0, "kilogram": 1.0, "kilograms": 1.0,
+    "kilogramm": 1.0, "kilogramme": 1.0, "kilogrammes": 1.0, "kilogramo": 1.0,
+    "kilogramos": 1.0, "quilo": 1.0, "quilos": 1.0, "quilograma": 1.0, "quilogramas": 1.0,
+    "g": 0.001, "gr": 0.001, "gram": 0.001, "grams": 0.001, "gramm": 0.001, "gramme": 0.001,
+    "grammes": 0.001, "gramo": 0.001, "gramos": 0.001, "grama": 0.001, "gramas": 0.001,
+    "lb": 0.4536, "lbs": 0.4536, "oz": 0.02835, "tonne": 1000.0, "tonnes": 1000.0,
+    "tonnen": 1000.0, "toneladas": 1000.0,
+}  # fmt: skip
+_WEIGHT_UNIT = "|".join(sorted((re.escape(u) for u in _WEIGHT_UNITS), key=len, reverse=True))
+# Digits only: "a g", "un t" are no weights.
+_WEIGHT = re.compile(rf"(?<![\w.,])(?P<n>{_NUMBER})\s?-?(?P<unit>{_WEIGHT_UNIT})\b")
+_ANY_WEIGHT = re.compile(rf"\d\s?-?(?:{_WEIGHT_UNIT})\b")
 # Numbers that are not quantities of goods: order numbers, model names, sizes, times.
 _NOT_COUNT_BEFORE = re.compile(
     r"(#|no\.?|nr\.?|n°|nº|order|pedido|commande|bestellung|encomenda|number|numero|ref|"
@@ -188,6 +205,8 @@ def quantities(
         found.extend(_money(folded, taken))
     if time_unit:
         found.extend(_durations(folded, taken))
+    if _ANY_WEIGHT.search(folded):
+        found.extend(_weights(folded, taken))
     if digits:
         found.extend(_counts(folded, taken))
     found.extend(_many(folded))
@@ -225,6 +244,18 @@ def _durations(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
             continue  # "a 12-month warranty", "30-day returns": a term, not time that passed
         if value is not None:
             found.append(Quantity(value * _DAY_UNITS[match.group("unit")], Kind.DAYS))
+    return found
+
+
+def _weights(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
+    found = []
+    for match in _WEIGHT.finditer(folded):
+        if any(a <= match.start() < b for a, b in taken):
+            continue
+        value = _to_float(match.group("n"))
+        if value is not None:
+            found.append(Quantity(value * _WEIGHT_UNITS[match.group("unit")], Kind.WEIGHT))
+            taken.append(match.span())
     return found
 
 
