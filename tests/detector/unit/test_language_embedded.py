@@ -348,6 +348,62 @@ def test_odd_inputs_are_judged_without_failing(judge: EmbeddedJudge, text: str) 
     assert 0.0 <= judgement.urgency.score <= 1.0
 
 
+class CountingEmbedder:
+    """The shared model, counting the texts it is asked to embed."""
+
+    def __init__(self, judge: EmbeddedJudge) -> None:
+        self.inner = judge.embedder
+        self.texts: list[str] = []
+
+    def embed(self, texts: list[str]) -> object:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+# Anger and urgency both open for the cues; "refund" escalates it whatever they turn out to be.
+BROKEN_REFUND = "The tent arrived broken and I need a refund today, I'm not waiting two weeks."
+
+
+def test_a_keyword_escalation_does_not_wait_for_the_model(judge: EmbeddedJudge) -> None:
+    counting = CountingEmbedder(judge)
+    fast = EmbeddedJudge(embedder=counting, model_time_share=None)  # type: ignore[arg-type]
+    with_keyword, without = fast.judge_sync(
+        [Utterance(text=BROKEN_REFUND, keywords=("refund",)), Utterance(text=BROKEN_REFUND)]
+    )
+    assert not with_keyword.used_model
+    assert any("cues set the urgency" in note for note in with_keyword.notes)
+    assert with_keyword.urgency.present  # "today": the cues still read the urgent need
+    assert without.used_model  # without the keyword, whether to escalate is the model's call
+    assert counting.texts == [BROKEN_REFUND]
+
+
+def test_the_model_may_still_set_a_keyword_escalations_urgency(judge: EmbeddedJudge) -> None:
+    counting = CountingEmbedder(judge)
+    careful = EmbeddedJudge(
+        embedder=counting,  # type: ignore[arg-type]
+        model_time_share=None,
+        model_for_keyword_urgency=True,
+    )
+    (judged,) = careful.judge_sync([Utterance(text=BROKEN_REFUND, keywords=("refund",))])
+    assert judged.used_model
+    assert counting.texts == [BROKEN_REFUND]
+
+
+def test_a_keyword_escalation_waits_for_a_condition_that_needs_similarity(
+    judge: EmbeddedJudge,
+) -> None:
+    counting = CountingEmbedder(judge)
+    fast = EmbeddedJudge(embedder=counting, model_time_share=None)  # type: ignore[arg-type]
+    trip = TriggerCondition(
+        label="Trip", description="Escalate when the customer is planning a camping trip."
+    )
+    (judged,) = fast.judge_sync(
+        [Utterance(text=BROKEN_REFUND, keywords=("refund",), conditions=(trip,))]
+    )
+    assert judged.used_model  # the condition adds a trigger of its own: its call is open
+    assert BROKEN_REFUND in counting.texts
+
+
 def test_cues_alone_never_touch_the_model() -> None:
     judge = EmbeddedJudge(use_model=False)
     judged = judge.judge_sync([Utterance(text="Hmm, the zip broke again after two days.")])

@@ -14,7 +14,9 @@ async def build_judge(settings: DetectorSettings) -> AsyncIterator[LanguageJudge
     from detector.language.embedded import EmbeddedJudge
 
     embedded = EmbeddedJudge(
-        use_model=settings.judge_use_model, model_time_share=settings.judge_model_time_share
+        use_model=settings.judge_use_model,
+        model_time_share=settings.judge_model_time_share,
+        model_for_keyword_urgency=settings.judge_model_for_keyword_urgency,
     )
     await asyncio.to_thread(embedded.warm_up)
     if settings.llm_base_url is None:

@@ -119,6 +119,20 @@ class Draft:
             or bool(self.relation_wanted())
         )
 
+    def escalates_anyway(self) -> bool:
+        """A keyword escalates this message whatever the model says, and no trigger condition
+        waits on similarity: the model could only refine how urgent the escalation is."""
+        return bool(self.utterance.keywords) and not self.relation_wanted()
+
+    def level_from_cues(self) -> None:
+        """Let the cues' own estimates set the urgency of an escalation that happens anyway.
+        Unlike ``without_model``, a thin "yes" stays a "yes": nothing is escalated on it that
+        a keyword does not escalate already, so there is no false escalation to guard against."""
+        for estimate in (self.anger, self.urgency, self.intent):
+            if estimate is not None:
+                estimate.uncertain = False
+        self.notes.append("a keyword escalates it: the cues set the urgency")
+
     def without_model(self, why: str) -> None:
         """Settle what was left open from the cues alone."""
         self.anger.without_model()

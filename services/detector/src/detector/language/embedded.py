@@ -77,7 +77,8 @@ class EmbeddedJudge:
 
     ``model_time_share`` bounds the embedding work (a share of one core's time; None: no bound,
     e.g. for evaluation), with bursts of up to ``model_burst_s`` seconds of model time;
-    ``use_model=False`` answers from the cues alone.
+    ``use_model=False`` answers from the cues alone. Unless ``model_for_keyword_urgency``, a
+    message a keyword escalates anyway is not held up by the model: the cues set its urgency.
     """
 
     def __init__(
@@ -87,11 +88,13 @@ class EmbeddedJudge:
         use_model: bool = True,
         model_time_share: float | None = DEFAULT_MODEL_SHARE,
         model_burst_s: float = 2.0,
+        model_for_keyword_urgency: bool = False,
     ) -> None:
         self._embedder = embedder or shared_embedder()
         self._weights = weights or shipped_weights()
         self._use_model = use_model
         self._budget = _Budget(model_time_share, model_burst_s)
+        self._model_for_keyword_urgency = model_for_keyword_urgency
         # Condition plans are shared and filled in by the worker thread: one worker at a time.
         self._model_lock = threading.Lock()
         self.skipped = 0
@@ -143,6 +146,10 @@ class EmbeddedJudge:
             item.without_model("model failed")
 
     def _choose(self, drafts: list[Draft]) -> list[Draft]:
+        if not self._model_for_keyword_urgency:
+            for item in drafts:
+                if item.escalates_anyway() and item.needs_model():
+                    item.level_from_cues()
         open_ = [item for item in drafts if item.needs_model()]
         if not self._use_model:
             for item in open_:
