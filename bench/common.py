@@ -22,10 +22,16 @@ CALM = [
     "Do you have the {item} in stock at the moment? The product page says 'limited', and I'm"
     " not sure whether that means it will sell out soon.",
 ]
+# Half escalate by keyword (and on the cues alone), half only once the embedding model has
+# read them: what the latency of each kind costs shows in the same run.
 ESCALATING = [
     "This is the third time I'm asking about order #{n}. Nobody answers and I'm sick of it. I"
     " want to speak to a person NOW, not another bot answer.",
     "The {item} arrived broken and I need a refund today, I'm not waiting another two weeks.",
+    "Order #{n} has to be here by tomorrow morning, it's for my daughter's party. Tracking"
+    " hasn't moved in four days.",
+    "Your courier left the {item} in the rain and now it's soaked and mouldy. I'm so"
+    " disappointed, this was supposed to be a birthday gift.",
 ]
 AI = [
     "Happy to help! The {item} is available in sizes S to XL; our size guide is on the product"
