@@ -230,9 +230,34 @@ _NEGATED_BEFORE = re.compile(
 )
 
 
+# A wish the customer says they do not have: "I don't want to cancel", "no quiero darme de
+# baja", "je ne veux surtout pas annuler", "não quero cancelar", "ich möchte mein Abo nicht
+# kündigen". Only the wish is negated, never the ability: "I can't cancel it in the app" still
+# wants to cancel.
+_UNWANTED = ("cancel", "refund_want")
+_UNWANTED_BEFORE = re.compile(
+    r"(?:\b(?:don't|dont|do not|doesn't|does not|never|won't|will not)\s+(?:\w+\s+)?"
+    r"(?:want|wish|intend|plan|mean|need)(?:ed)?(?:\s+to)?|\bno (?:intention|plans?|wish|desire) "
+    r"(?:of|to)|\bnot (?:looking|trying|planning|wanting|going|asking) (?:to|for)|"
+    r"\bno (?:quiero|queremos|pienso|pensamos|pretendo|busco|tengo (?:intencion|pensado) de)|"
+    r"\bne (?:veux|voulons|souhaite|souhaitons|compte|comptons)(?: \w+)? pas|"
+    r"\bpas (?:envie|l'intention|question) d[e']|"
+    r"\bnao (?:quero|queremos|pretendo|pretendemos|penso em|vou)|"
+    r"\b(?:will|mochte|mochten|wollen|werde|werden|moechte)\b(?: \w+){0,4} nicht)"
+    r"(?:[^\w.,;:!?]+\w+){0,2}[^\w.,;:!?]*$"
+)
+# Damage the customer says is not there: "nothing broken", "no damage at all", "nada roto",
+# "nichts kaputt", "rien de cassé", "nenhum arranhão quebrado" (right before the cue word).
+_ABSENT_DAMAGE = ("damaged", "broken_apart", "issue")
+_NONE_BEFORE = re.compile(
+    r"\b(?:nothing|not|no|never|none|without|nada|nichts|kein\w*|rien(?: de)?|aucun\w*|sin|"
+    r"sem|nenhum\w*|ningun\w*|nunca|jamais|nie)(?:[^\w.,;:!?]+\w+){0,1}[^\w.,;:!?]*$"
+)
+
+
 _ANY_NEGATION = re.compile(
-    r"\b(?:no|not|never|without|none|nor|kein\w*|nicht|ohne|nie|sin|ningun\w*|nada|sem|"
-    r"nenhum\w*|nunca|sans|pas|aucun\w*|jamais)\b"
+    r"\b(?:no|not|never|without|none|nor|nothing|kein\w*|nicht|nichts|ohne|nie|sin|ningun\w*|"
+    r"nada|sem|nao|nenhum\w*|nunca|sans|pas|rien|aucun\w*|jamais)\b"
 )
 
 
@@ -267,9 +292,11 @@ _TIME_GROUPS = ("urg_deadline", "urg_time", "urg_now", "urg_now_weak")
 
 def _drop_where_preceded(
     hits: dict[str, list[str]], groups: tuple[str, ...], folded: str, before: re.Pattern[str]
-) -> None:
+) -> list[str]:
     """Drop the phrases of ``groups`` whose every occurrence ``before`` matches just before
-    (up to 40 characters back): a negated allergy, a time that only says what was planned."""
+    (up to 40 characters back): a negated allergy, a time that only says what was planned.
+    Returns the phrases dropped."""
+    dropped: list[str] = []
     for group in groups:
         phrases = hits.get(group)
         if not phrases:
@@ -282,10 +309,12 @@ def _drop_where_preceded(
                 for at in _occurrences(folded, phrase)
             )
         ]
+        dropped.extend(phrase for phrase in phrases if phrase not in kept)
         if kept:
             hits[group] = kept
         else:
             del hits[group]
+    return dropped
 
 
 def _occurrences(folded: str, phrase: str) -> list[int]:
@@ -314,8 +343,18 @@ def read(text: str) -> Reading:
         hits.setdefault("sarcasm", []).extend(praise)
     if "playful" in hits and _TROUBLE.isdisjoint(hits) and not _WAITING.search(folded):
         _without_emoji(hits, ("angry_emoji", "sarcasm"))
-    if any(group in hits for group in _ABSENT_WHEN_NEGATED) and _ANY_NEGATION.search(folded):
-        _drop_where_preceded(hits, _ABSENT_WHEN_NEGATED, folded, _NEGATED_BEFORE)
+    if _ANY_NEGATION.search(folded) or "n't" in folded:
+        if any(group in hits for group in _ABSENT_WHEN_NEGATED):
+            _drop_where_preceded(hits, _ABSENT_WHEN_NEGATED, folded, _NEGATED_BEFORE)
+        denied = []
+        if any(group in hits for group in _UNWANTED):
+            denied += _drop_where_preceded(hits, _UNWANTED, folded, _UNWANTED_BEFORE)
+        if any(group in hits for group in _ABSENT_DAMAGE):
+            denied += _drop_where_preceded(hits, _ABSENT_DAMAGE, folded, _NONE_BEFORE)
+        if denied and _TROUBLE.isdisjoint(hits):
+            # "I don't want to cancel, only to pause", "nothing broken, it just needs a
+            # clean": the customer denies the very thing, and reports no other trouble
+            hits["denied"] = denied
     if any(group in hits for group in _TIME_GROUPS) and _ANY_STATUS.search(folded):
         _drop_where_preceded(hits, _TIME_GROUPS, folded, _STATUS_BEFORE)
     shout, caps_words = _shouting(text)

@@ -447,14 +447,15 @@ _ASKS = re.compile(
     r"consult\w*|fragt|frage\w*|anfrag\w*|erkundig\w*|demande\w*|pergunt\w*|quer saber|"
     r"quiere saber|informa\w*|auskunft|interest\w*|interes\w*)\b"
 )
-_NOT_A_REPORT = ("shopping", "hypothetical", "all_fine")
+_NOT_A_REPORT = ("shopping", "hypothetical", "all_fine", "denied")
 
 
 def not_a_report(clause: Clause, reading: Reading) -> str | None:
     """Why similarity must not meet ``clause`` with this message, or None: a shopper asking
     before buying ("is it parfum-free, before I order?"), a "what if", or praise for a product
     that works ("three years without a single fault") is close in meaning to a clause about a
-    reaction, a crash or a defect, and reports none. Clauses about a question are exempt."""
+    reaction, a crash or a defect, and reports none; so is a denial of the very thing ("I don't
+    want to cancel, only to pause"). Clauses about a question are exempt."""
     found = next((group for group in _NOT_A_REPORT if reading.has(group)), None)
     if found is None or _asks(clause.text):
         return None
