@@ -275,13 +275,17 @@ def _without_emoji(hits: dict[str, list[str]], groups: tuple[str, ...]) -> None:
             hits.pop(group, None)
 
 
-# A time word after these tells what was planned or how a fault behaves, not when the customer
-# needs something: "it was scheduled for today, tracking says tomorrow", "estava prevista para
-# hoje", "it still drops within an hour".
+# A time word after these tells what was planned, how a fault behaves or that it is over, not
+# when the customer needs something: "it was scheduled for today, tracking says tomorrow",
+# "estava prevista para hoje", "it still drops within an hour", "it drains now!", "ya funciona
+# ahora".
 _STATUS_BEFORE = re.compile(
     r"(?:scheduled|expected|estimated|planned|supposed to (?:arrive|come|be here)|meant to "
     r"arrive|due to arrive|tracking (?:now )?(?:says|said|shows)|(?:drops|disconnects|dies|cuts "
     r"out|shuts (?:down|off)|turns off|restarts|reboots|crashes|freezes)(?: again)?|"
+    r"(?:works|working|drains|draining|charges|charging|fixed|sorted|fine|resolved|solved|"
+    r"connects|funciona|geht|lauft|marche|fonctionne)(?: (?:again|de nuevo|wieder|a nouveau|"
+    r"de novo))?|"
     r"prevista|previsto|previstas|previstos|el seguimiento (?:dice|pone)|pone que llega|"
     r"geplant|vorgesehen|angekundigt|laut sendungsverfolgung|prevue|prevu|le suivi (?:indique|dit)|"
     r"(?:o )?(?:rastreio|rastreamento|tracking) (?:diz|mostra))"
@@ -317,6 +321,20 @@ def _drop_where_preceded(
     return dropped
 
 
+def _drop_dates(hits: dict[str, list[str]], folded: str) -> None:
+    """Drop "today" where every occurrence names the date ("today's Sunday the 8th")."""
+    dates = {match.start() for match in _TODAY_IS.finditer(folded)}
+    kept = [
+        phrase
+        for phrase in hits["urg_time"]
+        if phrase not in _TODAY or any(at not in dates for at in _occurrences(folded, phrase))
+    ]
+    if kept:
+        hits["urg_time"] = kept
+    else:
+        del hits["urg_time"]
+
+
 def _occurrences(folded: str, phrase: str) -> list[int]:
     found, at = [], folded.find(phrase)
     while at >= 0:
@@ -329,7 +347,22 @@ _ANY_STATUS = re.compile(
     r"scheduled|expected|estimated|planned|supposed to|meant to|due to arrive|tracking|drops|"
     r"disconnects|dies|cuts out|shuts|turns off|restarts|reboots|crashes|freezes|previst|"
     r"seguimiento|pone que|geplant|vorgesehen|angekundigt|sendungsverfolgung|prevu|suivi|"
-    r"rastrei|rastream"
+    r"rastrei|rastream|works|working|drains|draining|charges|charging|fixed|sorted|fine|"
+    r"resolved|solved|connects|funciona|geht|lauft|marche|fonctionne"
+)
+# "Today" that names the date, not a deadline: "today's Sunday the 8th", "hoy es lunes".
+_TODAY_IS = re.compile(
+    r"\b(?:today(?:'s| is)|hoy es|heute ist|aujourd'hui (?:c'est|on est|nous sommes)|hoje e)"
+    r" (?:the \d|\d|monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|"
+    r"miercoles|jueves|viernes|sabado|domingo|montag|dienstag|mittwoch|donnerstag|freitag|"
+    r"samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|segunda|terca|quarta|"
+    r"quinta|sexta)"
+)
+_TODAY = ("today", "hoy", "heute", "aujourd'hui", "hoje")
+# A platform named without any trouble is no threat to go public: "loved the video you posted
+# on Instagram".
+_PLATFORMS = frozenset(
+    ("instagram", "facebook", "reddit", "youtube", "twitter", "tiktok", "trustpilot")
 )
 
 
@@ -357,6 +390,15 @@ def read(text: str) -> Reading:
             hits["denied"] = denied
     if any(group in hits for group in _TIME_GROUPS) and _ANY_STATUS.search(folded):
         _drop_where_preceded(hits, _TIME_GROUPS, folded, _STATUS_BEFORE)
+    if "urg_time" in hits and _TODAY_IS.search(folded):
+        _drop_dates(hits, folded)
+    leave = hits.get("threat_leave")
+    if (
+        leave
+        and _PLATFORMS.issuperset(leave)
+        and _TROUBLE.isdisjoint(hits.keys() - {"threat_leave"})
+    ):
+        del hits["threat_leave"]
     shout, caps_words = _shouting(text)
     # The lexicon scan says which of the costlier patterns can match at all.
     time_unit = "time_unit" in hits
