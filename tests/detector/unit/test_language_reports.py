@@ -431,3 +431,29 @@ def test_all_being_fine_reports_no_loss(judge: EmbeddedJudge, text: str) -> None
     (clause,) = plan(LOST_BOX).clauses[:1]
     assert not_a_report(clause, read(text)) == "all_fine"
     assert not matched(judge, LOST_BOX, text)
+
+
+PRINT_RUN = TriggerCondition(
+    label="Bulk order",
+    description="Escalate when a business wants more than 20,000 flyers or more than 500 posters.",
+)
+MERCH = TriggerCondition(
+    label="Pedido grande",
+    description="Escalar cuando piden más de 200 camisetas o más de 50 sudaderas.",
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "text", "expected"),
+    [
+        (PRINT_RUN, "Quote please for 5,000 A5 flyers, double-sided, for our shop.", False),
+        (PRINT_RUN, "We'd need 25,000 flyers for the campaign, what would that cost?", True),
+        (PRINT_RUN, "Could you print 800 posters for the festival next month?", True),
+        (MERCH, "Necesitamos 100 camisetas para la carrera del club.", False),
+        (MERCH, "Queremos 60 sudaderas con el logo del colegio.", True),
+    ],
+)
+def test_each_thing_is_held_to_its_own_limit(
+    judge: EmbeddedJudge, condition: TriggerCondition, text: str, expected: bool
+) -> None:
+    assert matched(judge, condition, text) is expected

@@ -472,8 +472,11 @@ def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
     found = [q for q in ctx.reading.quantities if any(limit.measures(q) for limit in clause.limits)]
     if not found:
         return None
+    several = len({limit.noun for limit in clause.limits if limit.noun}) > 1
     for quantity in found:
-        if any(limit.holds(quantity) for limit in clause.limits):
+        # "5,000 flyers" is held to the flyers' limit, not to "500 posters"
+        named = [limit for limit in clause.limits if limit.names(quantity)] if several else []
+        if any(limit.holds(quantity) for limit in named or clause.limits):
             return 0.9, f"{quantity.value:g} ({quantity.kind}) is within the limit"
     return 0.05, "the numbers mentioned are outside the limit"
 

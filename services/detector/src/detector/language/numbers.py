@@ -5,7 +5,7 @@ numbers are parsed and compared. Works on folded text (see ``lexicon.fold``).
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -23,6 +23,9 @@ class Kind(StrEnum):
 class Quantity:
     value: float
     kind: Kind
+    after: str = field(default="", compare=False)
+    """The words right after a count ("a5 flyers double"): what it counts, for a condition
+    that sets a different limit for each thing ("20,000 flyers or 500 posters")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,14 @@ class Limit:
     op: str
     value: float
     kind: Kind
+    noun: str = field(default="", compare=False)
+    """The word after the number ("posters" in "more than 500 posters"), if any."""
+
+    def names(self, quantity: Quantity) -> bool:
+        """Whether ``quantity`` counts the very thing this limit names ("5,000 A5 flyers" for
+        "more than 20,000 flyers"), by the stem of the noun."""
+        stem = self.noun[: max(4, len(self.noun) - 2)]
+        return bool(self.noun) and any(word.startswith(stem) for word in quantity.after.split())
 
     def holds(self, quantity: Quantity) -> bool:
         if not self.measures(quantity):
@@ -316,7 +327,8 @@ def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
         value = _to_float(token)
         if value is not None and not (1900 <= value <= 2100 and "." not in token):
             people = _PEOPLE_AFTER.match(folded, end)
-            found.append(Quantity(value, Kind.PEOPLE if people else Kind.COUNT))
+            after = " ".join(_WORD.findall(folded, end, end + 40)[:3])
+            found.append(Quantity(value, Kind.PEOPLE if people else Kind.COUNT, after))
     return found
 
 
@@ -415,10 +427,16 @@ def without_limits(folded_condition: str) -> str:
     return folded_condition
 
 
+_WORD = re.compile(r"[a-z][a-z0-9'-]*")
+_NOUN_AFTER = re.compile(rf"{_NUMBER}\s+(?P<noun>[a-z]{{3,}})")
+
+
 def _limit(op: str, phrase: str) -> list[Limit]:
+    named = _NOUN_AFTER.search(phrase)
+    noun = named["noun"] if named else ""
     quantity = quantities(phrase)
     if quantity:
-        return [Limit(op, quantity[0].value, quantity[0].kind)]
+        return [Limit(op, quantity[0].value, quantity[0].kind, noun)]
     number = re.search(rf"{_NUMBER}", phrase)
     value = _to_float(number.group(0)) if number else None
-    return [] if value is None else [Limit(op, value, Kind.COUNT)]
+    return [] if value is None else [Limit(op, value, Kind.COUNT, noun)]
