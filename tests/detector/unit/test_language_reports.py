@@ -457,3 +457,23 @@ def test_each_thing_is_held_to_its_own_limit(
     judge: EmbeddedJudge, condition: TriggerCondition, text: str, expected: bool
 ) -> None:
     assert matched(judge, condition, text) is expected
+
+
+MEMBER_CANCELS = TriggerCondition(
+    label="Cancellation", description="Escalate when a member wants to cancel their membership."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Is the pool included in my membership?", False),
+        ("Can I bring a guest with my membership on Saturday?", False),
+        ("Please cancel my membership from May, I'm moving.", True),
+        ("Quero cancelar a minha assinatura, vou mudar de cidade.", True),
+    ],
+)
+def test_the_member_a_clause_names_is_who_asks_not_what_happened(
+    judge: EmbeddedJudge, text: str, expected: bool
+) -> None:
+    assert matched(judge, MEMBER_CANCELS, text) is expected
