@@ -455,11 +455,32 @@ def not_a_report(clause: Clause, reading: Reading) -> str | None:
     before buying ("is it parfum-free, before I order?"), a "what if", or praise for a product
     that works ("three years without a single fault") is close in meaning to a clause about a
     reaction, a crash or a defect, and reports none; so is a denial of the very thing ("I don't
-    want to cancel, only to pause"). Clauses about a question are exempt."""
+    want to cancel, only to pause"), and a problem the customer calls small ("a little twinge,
+    nothing major") for a clause about a severe one ("severe pain painkillers don't control").
+    Clauses about a question are exempt."""
     found = next((group for group in _NOT_A_REPORT if reading.has(group)), None)
+    if found is None and reading.has("mild") and _severe(clause.text):
+        found = None if any(map(reading.has, _NOT_MILD)) else "mild"
     if found is None or _asks(clause.text):
         return None
     return found
+
+
+# What makes a clause about the severe form of a problem, in five languages.
+_SEVERE = re.compile(
+    r"\b(?:severe\w*|serious|heavy|heavily|uncontroll\w*|won't stop|doesn't stop|does not stop|"
+    r"(?:can't|cannot|can not) be stopped|actively|emergenc\w*|intense|unbearable|excruciating|"
+    r"grave|graves|fuerte|fuertes|no para|sin parar|incontrol\w*|stark\w*|heftig\w*|"
+    r"hort nicht auf|unkontroll\w*|notfall\w*|forte|fortes|nao para|insupportable|"
+    r"ne s'arrete pas|urgence|urgencia|urgente)\b"
+)
+# Signs that the "small" problem is not small after all.
+_NOT_MILD = ("anger", "urg_now", "urg_critical", "insult")
+
+
+@lru_cache(maxsize=1024)
+def _severe(clause_text: str) -> bool:
+    return _SEVERE.search(fold(clause_text)) is not None
 
 
 @lru_cache(maxsize=1024)
