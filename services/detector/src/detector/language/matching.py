@@ -587,12 +587,12 @@ def _someone_elses(reading: Reading, at: int) -> bool:
 
 def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
     known = concepts()
-    names = clause.concepts
-    if "member" in names and len(names) > 1:
+    judged = clause.concepts
+    if "member" in judged and len(judged) > 1:
         # "a member wants to cancel their membership" names who the customer is, not what
         # happened: "is the pool included in my membership?" meets nothing
-        names = tuple(name for name in names if name != "member")
-    scores = {name: _DETECTORS[name](ctx) for name in names}
+        judged = tuple(name for name in judged if name != "member")
+    scores = {name: _DETECTORS[name](ctx) for name in judged}
     qualitative = {n: s for n, s in scores.items() if not known[n].quantity}
     numbers = _numbers(clause, ctx) if clause.limits else None
     if numbers is not None or (clause.limits and not clause.partial_limit):
