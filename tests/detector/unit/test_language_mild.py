@@ -4,19 +4,14 @@ labelled set."""
 
 import pytest
 
-from detector.language import Utterance
 from detector.language.embedded import EmbeddedJudge
 from escalator_schemas.config import TriggerCondition
+from tests.detector.unit.judging import matched
 
 
 @pytest.fixture(scope="module")
 def judge() -> EmbeddedJudge:
     return EmbeddedJudge(model_time_share=None)
-
-
-def matched(judge: EmbeddedJudge, condition: TriggerCondition, text: str) -> bool:
-    judgement = judge.judge_sync([Utterance(text=text, conditions=(condition,))])[0]
-    return judgement.conditions[0].matched
 
 
 TOOTH = TriggerCondition(

@@ -13,16 +13,12 @@ from detector.language.matching import label_urgency, may_be_about, not_a_report
 from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
+from tests.detector.unit.judging import matched
 
 
 @pytest.fixture(scope="module")
 def judge() -> EmbeddedJudge:
     return EmbeddedJudge(model_time_share=None)
-
-
-def matched(judge: EmbeddedJudge, condition: TriggerCondition, text: str) -> bool:
-    judgement = judge.judge_sync([Utterance(text=text, conditions=(condition,))])[0]
-    return judgement.conditions[0].matched
 
 
 @pytest.mark.parametrize(
