@@ -404,6 +404,23 @@ def test_a_keyword_escalation_waits_for_a_condition_that_needs_similarity(
     assert BROKEN_REFUND in counting.texts
 
 
+def test_a_message_read_from_a_backlog_is_left_to_the_cues(judge: EmbeddedJudge) -> None:
+    counting = CountingEmbedder(judge)
+    hurried = EmbeddedJudge(
+        embedder=counting,  # type: ignore[arg-type]
+        model_time_share=None,
+        model_max_wait_s=0.3,
+    )
+    fresh, late = hurried.judge_sync(
+        [Utterance(text=BROKEN_REFUND, waited_s=0.05), Utterance(text=BROKEN_REFUND, waited_s=2.0)]
+    )
+    assert fresh.used_model
+    assert not late.used_model
+    assert any("a backlog" in note for note in late.notes)
+    assert hurried.behind == 1
+    assert counting.texts == [BROKEN_REFUND]
+
+
 def test_cues_alone_never_touch_the_model() -> None:
     judge = EmbeddedJudge(use_model=False)
     judged = judge.judge_sync([Utterance(text="Hmm, the zip broke again after two days.")])

@@ -314,3 +314,12 @@ async def test_a_legal_threat_already_covered_by_a_condition_is_not_a_second_tri
     alone = await Conversation().customer("I'll see you in small claims court [legal]")
     assert [t.kind for t in alone.detected[0].triggers] == ["sentiment"]
     assert alone.detected[0].category == "legal"
+
+
+async def test_the_judge_hears_how_long_each_message_waited() -> None:
+    chat = Conversation()
+    messages = [chat.message("customer", "hello"), chat.message("customer", "still there?")]
+    states = {ConversationKey.of(messages[0]): chat.state}
+    inbound = [Inbound(messages[0], chat.config, 0.02), Inbound(messages[1], chat.config, 1.5)]
+    await evaluate_batch(inbound, states, chat.judge)
+    assert [u.waited_s for u in chat.judge.seen] == [0.02, 1.5]

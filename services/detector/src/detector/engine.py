@@ -21,6 +21,8 @@ from escalator_schemas.events import EscalationDetected, HandoffCommand
 class Inbound:
     message: ChatMessage
     config: AgentConfigVersion
+    waited_s: float = 0.0
+    """How long the message had been waiting in the topic when it was read."""
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ async def evaluate_batch(
                     conditions=tuple(item.config.config.trigger_conditions),
                     keywords=found,
                     locale=message.customer.locale if message.customer else None,
+                    waited_s=item.waited_s,
                 )
             )
         else:

@@ -50,9 +50,15 @@ BATCH_SECONDS = Histogram(
 )
 
 
-def _with_config(messages: Sequence[ChatMessage], configs: ConfigView) -> list[Inbound]:
+def _with_config(
+    accepted: Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]],
+    configs: ConfigView,
+    read_at: float,
+) -> list[Inbound]:
+    """The messages whose agent has a configuration, each with how long it waited in the topic
+    (``read_at`` and the records' timestamps are wall-clock seconds)."""
     inbound = []
-    for message in messages:
+    for record, message in accepted:
         config = configs.get(message.tenant_id, message.agent_id, message.environment)
         if config is None:
             UNKNOWN_AGENT.labels(message.environment).inc()
@@ -63,7 +69,7 @@ def _with_config(messages: Sequence[ChatMessage], configs: ConfigView) -> list[I
                 environment=message.environment,
             )
             continue
-        inbound.append(Inbound(message, config))
+        inbound.append(Inbound(message, config, max(0.0, read_at - record.timestamp / 1000)))
     return inbound
 
 
@@ -122,7 +128,7 @@ def register(
         started = time.time_ns()
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
-        inbound = _with_config([chat for _record, chat in accepted], configs)
+        inbound = _with_config(accepted, configs, started / 1e9)
         if inbound:
             await detect(inbound, accepted, started)
         await dead_letter(broker, SERVICE, rejected)

@@ -17,6 +17,11 @@ async def build_judge(settings: DetectorSettings) -> AsyncIterator[LanguageJudge
         use_model=settings.judge_use_model,
         model_time_share=settings.judge_model_time_share,
         model_for_keyword_urgency=settings.judge_model_for_keyword_urgency,
+        model_max_wait_s=(
+            None
+            if settings.judge_model_max_wait_ms is None
+            else settings.judge_model_max_wait_ms / 1000
+        ),
     )
     await asyncio.to_thread(embedded.warm_up)
     if settings.llm_base_url is None:

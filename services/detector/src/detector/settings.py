@@ -34,6 +34,13 @@ class DetectorSettings(ServiceSettings):
         " cues set that level and such escalations never wait on the model: on the labelled"
         " sets, 5 of 520 urgencies differ.",
     )
+    judge_model_max_wait_ms: int | None = Field(
+        default=300,
+        ge=0,
+        description="A message that had already waited this long in chat.messages when it was"
+        " read (a backlog: the detector is behind) is judged from the lexical cues alone, so the"
+        " backlog drains instead of growing behind the model. Unset: the model is always asked.",
+    )
     judge_model_time_share: float | None = Field(
         default=0.5,
         gt=0,

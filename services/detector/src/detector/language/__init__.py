@@ -46,6 +46,8 @@ class Utterance:
     """Escalation keywords found in ``text`` (case-insensitive substring hits)."""
     locale: str | None = None
     """The customer's locale when the chat backend knows it (a hint, not a promise)."""
+    waited_s: float = 0.0
+    """How long the message had been waiting in the topic when it was read (a backlog)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,9 @@ class EmbeddedJudge:
     e.g. for evaluation), with bursts of up to ``model_burst_s`` seconds of model time;
     ``use_model=False`` answers from the cues alone. Unless ``model_for_keyword_urgency``, a
     message a keyword escalates anyway is not held up by the model: the cues set its urgency.
+    A message that had already waited ``model_max_wait_s`` in the topic when it was read (a
+    backlog) is judged from the cues alone, so the backlog drains instead of growing behind
+    the model (None: never).
     """
 
     def __init__(
@@ -89,12 +92,16 @@ class EmbeddedJudge:
         model_time_share: float | None = DEFAULT_MODEL_SHARE,
         model_burst_s: float = 2.0,
         model_for_keyword_urgency: bool = False,
+        model_max_wait_s: float | None = None,
     ) -> None:
         self._embedder = embedder or shared_embedder()
         self._weights = weights or shipped_weights()
         self._use_model = use_model
         self._budget = _Budget(model_time_share, model_burst_s)
         self._model_for_keyword_urgency = model_for_keyword_urgency
+        self._model_max_wait_s = model_max_wait_s
+        self.behind = 0
+        """Open decisions left to the cues because their message was already late."""
         # Condition plans are shared and filled in by the worker thread: one worker at a time.
         self._model_lock = threading.Lock()
         self.skipped = 0
@@ -155,6 +162,13 @@ class EmbeddedJudge:
             for item in open_:
                 item.without_model("model off")
             return []
+        late = self._model_max_wait_s
+        if late is not None and any(item.utterance.waited_s > late for item in open_):
+            for item in open_:
+                if item.utterance.waited_s > late:
+                    item.without_model("a backlog")
+                    self.behind += 1
+            open_ = [item for item in open_ if item.utterance.waited_s <= late]
         granted = self._budget.take(len(open_))
         if granted < len(open_):
             open_.sort(key=lambda item: item.doubt(), reverse=True)
