@@ -103,15 +103,29 @@ class Lexicon:
                 if entry.right_bound and end + 1 < size and _is_word_char(folded[end + 1]):
                     continue
                 found.append((start, end + 1, entry))
-        for start, end, entry in found:
-            if entry.group not in self._nested and any(
-                s <= start and end <= e and e - s > end - start for s, e, _ in found
-            ):
+        inside = _inside_longer(found) if len(found) > 1 else ()
+        for index, (_start, _end, entry) in enumerate(found):
+            if index in inside and entry.group not in self._nested:
                 continue
             phrases = hits.setdefault(entry.group, [])
             if entry.phrase not in phrases:
                 phrases.append(entry.phrase)
         return hits
+
+
+def _inside_longer(found: list[tuple[int, int, "_Entry"]]) -> set[int]:
+    """Which of the spans lie inside a strictly longer one, in one sweep by start (the
+    first span to reach the furthest end starts earliest, so it is the longest)."""
+    order = sorted(range(len(found)), key=lambda i: (found[i][0], -found[i][1]))
+    inside: set[int] = set()
+    far_end, far_start = -1, -1
+    for index in order:
+        start, end, _entry = found[index]
+        if far_end > end or (far_end == end and far_start < start):
+            inside.add(index)
+        elif end > far_end:
+            far_end, far_start = end, start
+    return inside
 
 
 def _load(name: str) -> dict[str, list[str]]:
