@@ -330,6 +330,7 @@ def test_a_spent_budget_leaves_open_calls_to_the_cues() -> None:
     assert sum(j.used_model for j in judged) <= 3
     assert judge.skipped > 0
     assert any("budget" in note for j in judged for note in j.notes)
+    assert sum(j.model_skipped == "budget" for j in judged) == judge.skipped
 
 
 # "Hello, where is my order?" in Chinese: a language the cues do not cover.
@@ -371,6 +372,7 @@ def test_a_keyword_escalation_does_not_wait_for_the_model(judge: EmbeddedJudge) 
         [Utterance(text=BROKEN_REFUND, keywords=("refund",)), Utterance(text=BROKEN_REFUND)]
     )
     assert not with_keyword.used_model
+    assert with_keyword.model_skipped == "keyword"
     assert any("cues set the urgency" in note for note in with_keyword.notes)
     assert with_keyword.urgency.present  # "today": the cues still read the urgent need
     assert without.used_model  # without the keyword, whether to escalate is the model's call
@@ -415,7 +417,9 @@ def test_a_message_read_from_a_backlog_is_left_to_the_cues(judge: EmbeddedJudge)
         [Utterance(text=BROKEN_REFUND, waited_s=0.05), Utterance(text=BROKEN_REFUND, waited_s=2.0)]
     )
     assert fresh.used_model
+    assert fresh.model_skipped is None
     assert not late.used_model
+    assert late.model_skipped == "backlog"
     assert any("a backlog" in note for note in late.notes)
     assert hurried.behind == 1
     assert counting.texts == [BROKEN_REFUND]
@@ -441,6 +445,7 @@ def test_a_failing_model_leaves_the_decision_to_the_cues(judge: EmbeddedJudge) -
     )
     assert clear.anger.present
     assert not open_.used_model
+    assert open_.model_skipped == "failed"
     assert any("model failed" in note for note in open_.notes)
 
 

@@ -34,6 +34,7 @@ class ScriptedJudge:
             urgency=Signal(0.8, "deadline") if "[urgent]" in u.text else NO_SIGNAL,
             legal_threat="[legal]" in u.text,
             keyword_intent=0.1 if "[incidental]" in u.text else 1.0,
+            model_skipped="backlog" if "[late]" in u.text else None,
             conditions=tuple(
                 ConditionMatch(
                     c.label, 0.9 if f"[{c.label}]" in u.text else 0.1, "clause", Urgency.HIGH
@@ -323,3 +324,11 @@ async def test_the_judge_hears_how_long_each_message_waited() -> None:
     inbound = [Inbound(messages[0], chat.config, 0.02), Inbound(messages[1], chat.config, 1.5)]
     await evaluate_batch(inbound, states, chat.judge)
     assert [u.waited_s for u in chat.judge.seen] == [0.02, 1.5]
+
+
+async def test_decisions_left_to_the_cues_are_counted_by_why() -> None:
+    chat = Conversation()
+    outcome = await chat.send(
+        chat.message("customer", "where is it [late]"), chat.message("customer", "hello?")
+    )
+    assert outcome.model_skipped == {"backlog": 1}

@@ -5,6 +5,7 @@ in memory): the same code decides everywhere. The language judge is asked once p
 it can batch its model calls.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +33,8 @@ class BatchOutcome:
     duplicates: int = 0
     judged: int = 0
     judged_with_model: int = 0
+    model_skipped: Counter[str] = field(default_factory=Counter)
+    """Open decisions settled without the model, by why (``Judgement.model_skipped``)."""
 
 
 async def evaluate_batch(
@@ -81,6 +84,7 @@ async def evaluate_batch(
     judgements: list[Judgement] = await judge.judge(utterances) if utterances else []
     outcome.judged = len(judgements)
     outcome.judged_with_model = sum(j.used_model for j in judgements)
+    outcome.model_skipped.update(j.model_skipped for j in judgements if j.model_skipped)
 
     for item, key, found, index in zip(inbound, keys, keywords, judged_at, strict=True):
         message = item.message

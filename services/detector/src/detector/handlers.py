@@ -45,6 +45,12 @@ ESCALATIONS = Counter(
 )
 DUPLICATES = Counter("escalator_detector_duplicates", "Redelivered chat messages ignored")
 JUDGED = Counter("escalator_detector_judged", "Customer messages judged", ["model"])
+MODEL_SKIPPED = Counter(
+    "escalator_detector_model_skipped",
+    "Open decisions settled by the lexical cues without the model, by why: keyword (escalated"
+    " anyway), backlog (the message was late), budget (model time spent), off, failed",
+    ["reason"],
+)
 BATCH_SECONDS = Histogram(
     "escalator_detector_batch_seconds", "Time to decide and publish one batch of messages"
 )
@@ -123,6 +129,8 @@ def register(
         DUPLICATES.inc(outcome.duplicates)
         JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
         JUDGED.labels("yes").inc(outcome.judged_with_model)
+        for reason, count in outcome.model_skipped.items():
+            MODEL_SKIPPED.labels(reason).inc(count)
 
     async def on_chat_messages(records: Records) -> None:
         started = time.time_ns()

@@ -84,6 +84,10 @@ class Judgement:
     """The customer threatens legal action (courts, lawyers, chargebacks, regulators)."""
     used_model: bool = False
     """Whether the language model was consulted (cheap cues were not enough)."""
+    model_skipped: str | None = None
+    """Why an open decision was settled without the model: "keyword" (a keyword escalates the
+    message anyway), "backlog", "budget", "off" or "failed"; None when nothing was left open
+    or the model settled it."""
     notes: tuple[str, ...] = field(default=())
 
 

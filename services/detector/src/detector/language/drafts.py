@@ -75,6 +75,8 @@ class Draft:
     verdicts: list[list[ClauseVerdict]] = field(default_factory=list)
     used_model: bool = False
     notes: list[str] = field(default_factory=list)
+    model_skipped: str | None = None
+    """Why what was open got settled without the model (see ``Judgement.model_skipped``)."""
 
     def context(self) -> Context:
         return Context(
@@ -132,11 +134,14 @@ class Draft:
             if estimate is not None:
                 estimate.uncertain = False
         self.notes.append("a keyword escalates it: the cues set the urgency")
+        self.model_skipped = "keyword"
 
-    def without_model(self, why: str) -> None:
-        """Settle what was left open from the cues alone."""
+    def without_model(self, why: str, reason: str) -> None:
+        """Settle what was left open from the cues alone (``why`` for the notes, ``reason``
+        for the metrics)."""
         self.anger.without_model()
         self.urgency.without_model()
+        self.model_skipped = reason
         self.notes.append(f"{why}: cues decided")
 
     def doubt(self) -> float:
@@ -213,6 +218,7 @@ def finish(item: Draft) -> Judgement:
         conditions=conditions,
         legal_threat=item.legal >= 0.5,
         used_model=item.used_model,
+        model_skipped=item.model_skipped,
         notes=tuple(item.notes),
     )
 

@@ -150,7 +150,7 @@ class EmbeddedJudge:
         log.exception("language model failed; the cues decide", messages=len(chosen))
         for item in chosen:
             item.used_model = False
-            item.without_model("model failed")
+            item.without_model("model failed", "failed")
 
     def _choose(self, drafts: list[Draft]) -> list[Draft]:
         if not self._model_for_keyword_urgency:
@@ -160,13 +160,13 @@ class EmbeddedJudge:
         open_ = [item for item in drafts if item.needs_model()]
         if not self._use_model:
             for item in open_:
-                item.without_model("model off")
+                item.without_model("model off", "off")
             return []
         late = self._model_max_wait_s
         if late is not None and any(item.utterance.waited_s > late for item in open_):
             for item in open_:
                 if item.utterance.waited_s > late:
-                    item.without_model("a backlog")
+                    item.without_model("a backlog", "backlog")
                     self.behind += 1
             open_ = [item for item in open_ if item.utterance.waited_s <= late]
         granted = self._budget.take(len(open_))
@@ -174,7 +174,7 @@ class EmbeddedJudge:
             open_.sort(key=lambda item: item.doubt(), reverse=True)
             self.skipped += len(open_) - granted
             for item in open_[granted:]:
-                item.without_model("model budget spent")
+                item.without_model("model budget spent", "budget")
         return open_[:granted]
 
     def _consult(self, chosen: list[Draft]) -> float:
