@@ -54,3 +54,29 @@ def test_a_network_named_in_praise_is_no_threat() -> None:
 )
 def test_a_network_named_with_trouble_is_a_threat(text: str) -> None:
     assert read(text).has("threat_leave")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What exactly happens if the parcel gets lost on the way?",
+        "Was passiert eigentlich, wenn bei der Montage eine Fliese bricht?",
+        "If my cat ever chewed the cable, what should we do?",
+        "¿Qué pasa entonces si el vuelo se retrasa?",
+        "O que acontece exatamente se a encomenda extraviar?",
+    ],
+)
+def test_a_what_if_with_words_inside_is_a_what_if(text: str) -> None:
+    assert read(text).has("hypothetical")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If it does not arrive by Friday I want my money back. Where is it?",
+        "My dog ate grapes an hour ago, what should we do?",
+        "The tile broke during the installation, who pays for it?",
+    ],
+)
+def test_a_report_or_an_ultimatum_is_no_what_if(text: str) -> None:
+    assert not read(text).has("hypothetical")

@@ -360,6 +360,16 @@ _TODAY_IS = re.compile(
     r"quinta|sexta)"
 )
 _TODAY = ("today", "hoy", "heute", "aujourd'hui", "hoje")
+# A "what if" with a word or two inside the set phrase, or a conditional about what someone
+# might do: "what exactly happens if", "was passiert eigentlich, wenn", "if she did eat grapes,
+# what should we do?", "que pasa entonces si", "o que acontece se".
+_WHAT_IF = re.compile(
+    r"\bwhat (?:\w+ ){0,2}happens,? (?:if|when)\b|\bwhat (?:should|do|would) (?:i|we) do if\b|"
+    r"\bif (?:she|he|it|they|we|i|you|my \w+|our \w+) (?:ever|did|does|were to|should|happened "
+    r"to)\b(?! not\b)|\bwas passiert (?:\w+,? ){0,2}wenn\b|\bque pasa(?:ria)? (?:\w+ ){0,2}si\b|"
+    r"\bqu'est-ce qui se passe (?:\w+ ){0,2}si\b|\bque se passe-t-il (?:\w+ ){0,2}si\b|"
+    r"\bo que acontece (?:\w+ ){0,2}se\b"
+)
 # A platform named without any trouble is no threat to go public: "loved the video you posted
 # on Instagram".
 _PLATFORMS = frozenset(
@@ -393,6 +403,10 @@ def read(text: str) -> Reading:
         _drop_where_preceded(hits, _TIME_GROUPS, folded, _STATUS_BEFORE)
     if "urg_time" in hits and _TODAY_IS.search(folded):
         _drop_dates(hits, folded)
+    if "?" in folded and "hypothetical" not in hits:
+        what_if = _WHAT_IF.search(folded)
+        if what_if is not None:
+            hits["hypothetical"] = [what_if.group(0)]
     leave = hits.get("threat_leave")
     if (
         leave
