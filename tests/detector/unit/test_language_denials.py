@@ -97,3 +97,37 @@ def test_the_plain_report_still_meets_it(
     judge: EmbeddedJudge, condition: TriggerCondition, text: str
 ) -> None:
     assert matched(judge, condition, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nothing weird on my account so far, but how do I switch on two-factor login?",
+        "Nada raro en mi cuenta, pero ¿cómo activo la verificación en dos pasos?",
+        "Nichts Ungewöhnliches im Konto, aber wie aktiviere ich die Zwei-Faktor-Anmeldung?",
+        "Rien d'anormal sur mon compte, mais comment activer la double authentification ?",
+        "Nada de estranho na conta, mas como ativo a verificação em duas etapas?",
+    ],
+)
+def test_nothing_unusual_is_all_fine(text: str) -> None:
+    assert read(text).has("all_fine")
+
+
+TAKEOVER = TriggerCondition(
+    label="Account takeover",
+    description="Escalate when the customer reports a login they don't recognise, a domain "
+    "transfer they didn't request, or DNS changes they didn't make.",
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "There was an article about domain hijacking and it scared me. Nothing weird on my "
+        "domains, but how do I lock transfers?",
+        "Nothing unusual in my login history, I just want to know how to set up two-step "
+        "verification.",
+    ],
+)
+def test_nothing_unusual_meets_no_takeover_condition(judge: EmbeddedJudge, text: str) -> None:
+    assert not matched(judge, TAKEOVER, text)
