@@ -39,7 +39,9 @@ class DetectorSettings(ServiceSettings):
         ge=0,
         description="A message that had already waited this long in chat.messages when it was"
         " read (a backlog: the detector is behind) is judged from the lexical cues alone, so the"
-        " backlog drains instead of growing behind the model. Unset: the model is always asked.",
+        " backlog drains instead of growing behind the model. Measured from the record's"
+        " timestamp: the producer's (or, with LogAppendTime, the broker's) clock must agree with"
+        " the detector's (NTP). Unset: the model is always asked.",
     )
     judge_model_time_share: float | None = Field(
         default=0.5,
