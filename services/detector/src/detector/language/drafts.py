@@ -60,6 +60,15 @@ def _estimate(task: Task, features: list[float], cues: bool, evident: bool) -> E
     return Estimate(features, probability, uncertain, evident)
 
 
+WITHOUT_MODEL = {
+    "off": "model off",
+    "backlog": "a backlog",
+    "budget": "model budget spent",
+    "failed": "model failed",
+}
+"""Why an open decision may be settled without the model, and how its notes say so."""
+
+
 @dataclass(slots=True)
 class Draft:
     """Everything the judge knows about one utterance so far."""
@@ -136,13 +145,13 @@ class Draft:
         self.notes.append("a keyword escalates it: the cues set the urgency")
         self.model_skipped = "keyword"
 
-    def without_model(self, why: str, reason: str) -> None:
-        """Settle what was left open from the cues alone (``why`` for the notes, ``reason``
-        for the metrics)."""
+    def without_model(self, reason: str) -> None:
+        """Settle what was left open from the cues alone, for ``reason`` (one of
+        ``WITHOUT_MODEL``: what ``Judgement.model_skipped`` and the metrics say)."""
         self.anger.without_model()
         self.urgency.without_model()
         self.model_skipped = reason
-        self.notes.append(f"{why}: cues decided")
+        self.notes.append(f"{WITHOUT_MODEL[reason]}: cues decided")
 
     def doubt(self) -> float:
         """How open the decision is (higher first when the model's budget is short): conditions

@@ -150,7 +150,7 @@ class EmbeddedJudge:
         log.exception("language model failed; the cues decide", messages=len(chosen))
         for item in chosen:
             item.used_model = False
-            item.without_model("model failed", "failed")
+            item.without_model("failed")
 
     def _choose(self, drafts: list[Draft]) -> list[Draft]:
         if not self._model_for_keyword_urgency:
@@ -160,21 +160,23 @@ class EmbeddedJudge:
         open_ = [item for item in drafts if item.needs_model()]
         if not self._use_model:
             for item in open_:
-                item.without_model("model off", "off")
+                item.without_model("off")
             return []
-        late = self._model_max_wait_s
-        if late is not None and any(item.utterance.waited_s > late for item in open_):
+        if self._model_max_wait_s is not None:
+            in_time = []
             for item in open_:
-                if item.utterance.waited_s > late:
-                    item.without_model("a backlog", "backlog")
+                if item.utterance.waited_s > self._model_max_wait_s:
+                    item.without_model("backlog")
                     self.behind += 1
-            open_ = [item for item in open_ if item.utterance.waited_s <= late]
+                else:
+                    in_time.append(item)
+            open_ = in_time
         granted = self._budget.take(len(open_))
         if granted < len(open_):
             open_.sort(key=lambda item: item.doubt(), reverse=True)
             self.skipped += len(open_) - granted
             for item in open_[granted:]:
-                item.without_model("model budget spent", "budget")
+                item.without_model("budget")
         return open_[:granted]
 
     def _consult(self, chosen: list[Draft]) -> float:

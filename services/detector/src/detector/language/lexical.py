@@ -247,7 +247,7 @@ _UNWANTED_BEFORE = re.compile(
     r"(?:[^\w.,;:!?]+\w+){0,2}[^\w.,;:!?]*$"
 )
 # Damage the customer says is not there: "nothing broken", "no damage at all", "nada roto",
-# "nichts kaputt", "rien de cassé", "nenhum arranhão quebrado" (right before the cue word).
+# "nichts kaputt", "rien de cassé", "nenhuma peça quebrada" (right before the cue word).
 _ABSENT_DAMAGE = ("damaged", "broken_apart", "issue")
 _NONE_BEFORE = re.compile(
     r"\b(?:nothing|not|no|never|none|without|nada|nichts|kein\w*|rien(?: de)?|aucun\w*|sin|"
@@ -315,11 +315,16 @@ def _drop_where_preceded(
             )
         ]
         dropped.extend(phrase for phrase in phrases if phrase not in kept)
-        if kept:
-            hits[group] = kept
-        else:
-            del hits[group]
+        _keep(hits, group, kept)
     return dropped
+
+
+def _keep(hits: dict[str, list[str]], group: str, kept: list[str]) -> None:
+    """Only ``kept`` of ``group``'s phrases remain; a group left empty is gone."""
+    if kept:
+        hits[group] = kept
+    else:
+        del hits[group]
 
 
 def _drop_dates(hits: dict[str, list[str]], folded: str) -> None:
@@ -330,10 +335,7 @@ def _drop_dates(hits: dict[str, list[str]], folded: str) -> None:
         for phrase in hits["urg_time"]
         if phrase not in _TODAY or any(at not in dates for at in _occurrences(folded, phrase))
     ]
-    if kept:
-        hits["urg_time"] = kept
-    else:
-        del hits["urg_time"]
+    _keep(hits, "urg_time", kept)
 
 
 def _occurrences(folded: str, phrase: str) -> list[int]:

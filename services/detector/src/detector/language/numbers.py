@@ -158,6 +158,9 @@ _NOT_COUNT_AFTER = re.compile(
     r"jahre|jahrig\w*|ans|th\b|st\b|nd\b|rd\b|points?|stars?|[/:.-]\d)"
 )
 _COUNT = re.compile(rf"(?<![\w#$€£.,/-])(?P<n>{_NUMBER})(?:\s?\+)?(?=[\s-]+\w)")
+# What a count counts: the words after it in a message, the noun after it in a limit.
+_COUNTED_WORD = re.compile(r"[a-z][a-z0-9'-]*")
+_NOUN_AFTER = re.compile(rf"{_NUMBER}\s+(?P<noun>[a-z]{{3,}})")
 _MANY = re.compile(
     r"\b(?P<w>hundreds|thousands|cientos|centenares|miles|hunderte|tausende|centaines|milliers|"
     r"centenas|milhares) (?:of|de|von|d')"
@@ -327,7 +330,7 @@ def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
         value = _to_float(token)
         if value is not None and not (1900 <= value <= 2100 and "." not in token):
             people = _PEOPLE_AFTER.match(folded, end)
-            after = " ".join(_WORD.findall(folded, end, end + 40)[:3])
+            after = " ".join(_COUNTED_WORD.findall(folded, end, end + 40)[:3])
             found.append(Quantity(value, Kind.PEOPLE if people else Kind.COUNT, after))
     return found
 
@@ -425,10 +428,6 @@ def without_limits(folded_condition: str) -> str:
     for pattern in (_LIMIT, _PLUS, _AFTER):
         folded_condition = pattern.sub(" ", folded_condition)
     return folded_condition
-
-
-_WORD = re.compile(r"[a-z][a-z0-9'-]*")
-_NOUN_AFTER = re.compile(rf"{_NUMBER}\s+(?P<noun>[a-z]{{3,}})")
 
 
 def _limit(op: str, phrase: str) -> list[Limit]:
