@@ -1,13 +1,13 @@
 """Evaluates a batch of chat messages against their conversations' states.
 
-Shared by the Kafka handler (states locked in PostgreSQL), ``make eval`` and backtests (states
+Shared by the Kafka handler (states in PostgreSQL), ``make eval`` and backtests (states
 in memory): the same code decides everywhere. The language judge is asked once per batch, so
 it can batch its model calls.
 """
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 
 from detector.escalations import detected_event, handoff_command
 from detector.language import Judgement, LanguageJudge, Utterance
@@ -15,7 +15,7 @@ from detector.policy import keywords_in, observe
 from detector.state import ConversationKey, ConversationState
 from escalator_schemas.chat import ChatMessage, Role
 from escalator_schemas.config import AgentConfigVersion
-from escalator_schemas.events import EscalationDetected, HandoffCommand
+from escalator_schemas.events import EscalationDetected, EventEnvelope, HandoffCommand
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,32 @@ class BatchOutcome:
     model_skipped: Counter[str] = field(default_factory=Counter)
     """Open decisions settled without the model, by why (``Judgement.model_skipped``)."""
 
+    def without(self, keys: Collection[ConversationKey]) -> "BatchOutcome":
+        """The events decided for conversations other than ``keys`` (the counts stay: they
+        are work done)."""
+        return replace(
+            self,
+            detected=[e for e in self.detected if key_of(e) not in keys],
+            handoffs=[h for h in self.handoffs if key_of(h) not in keys],
+        )
+
+    def merged(self, other: "BatchOutcome") -> "BatchOutcome":
+        return BatchOutcome(
+            self.detected + other.detected,
+            self.handoffs + other.handoffs,
+            self.duplicates + other.duplicates,
+            self.judged + other.judged,
+            self.judged_with_model + other.judged_with_model,
+            self.model_skipped + other.model_skipped,
+        )
+
+
+def key_of(event: EventEnvelope) -> ConversationKey:
+    """The conversation an event is about."""
+    return ConversationKey(
+        event.tenant_id, event.agent_id, event.environment.value, event.conversation_id
+    )
+
 
 async def evaluate_batch(
     inbound: Sequence[Inbound],
@@ -44,7 +70,9 @@ async def evaluate_batch(
 ) -> BatchOutcome:
     """Apply ``inbound`` (in order) to ``states`` (mutated), returning the events to publish.
 
-    ``states`` must hold a state (possibly new) for every conversation of the batch.
+    ``states`` must hold a state (possibly new) for every conversation of the batch. Each keeps
+    the events decided for it (``ConversationState.last_events``): a message seen before that
+    decided events in the batch that last saved the state yields them again.
     """
     outcome = BatchOutcome()
     keywords: list[tuple[str, ...]] = []
@@ -86,17 +114,35 @@ async def evaluate_batch(
     outcome.judged_with_model = sum(j.used_model for j in judgements)
     outcome.model_skipped.update(j.model_skipped for j in judgements if j.model_skipped)
 
+    decided: dict[ConversationKey, list[dict[str, str]]] = {key: [] for key in keys}
     for item, key, found, index in zip(inbound, keys, keywords, judged_at, strict=True):
         message = item.message
         state = states[key]
         if state.seen(message.message_id):
             outcome.duplicates += 1
+            for kept in state.last_events:
+                if kept["message_id"] == message.message_id:  # a replay: the same events again
+                    outcome.detected.append(
+                        EscalationDetected.model_validate_json(kept["detected"])
+                    )
+                    outcome.handoffs.append(HandoffCommand.model_validate_json(kept["handoff"]))
+                    decided[key].append(kept)
             continue
         judgement = judgements[index] if index is not None else None
         decision = observe(state, message, item.config.config, judgement, found)
         if decision is None:
             continue
         detected = detected_event(key, state, decision, item.config, message.sent_at)
+        handoff = handoff_command(detected, item.config)
         outcome.detected.append(detected)
-        outcome.handoffs.append(handoff_command(detected, item.config))
+        outcome.handoffs.append(handoff)
+        decided[key].append(
+            {
+                "message_id": message.message_id,
+                "detected": detected.model_dump_json(),
+                "handoff": handoff.model_dump_json(),
+            }
+        )
+    for key, events in decided.items():
+        states[key].last_events = events
     return outcome

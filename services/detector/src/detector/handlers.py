@@ -11,15 +11,15 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Histogram
 
 from detector import repository
-from detector.engine import BatchOutcome, Inbound, evaluate_batch
+from detector.engine import BatchOutcome, Inbound, evaluate_batch, key_of
 from detector.escalations import detected_event, handoff_command
 from detector.language import LanguageJudge
 from detector.policy import idle_decision, resume
 from detector.settings import DetectorSettings
 from detector.state import ConversationKey
+from detector.store import StateStore
 from escalator_runtime import tracing
 from escalator_runtime.config_store import ConfigView
-from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
     Records,
@@ -50,6 +50,11 @@ MODEL_SKIPPED = Counter(
     "Open decisions settled by the lexical cues without the model, by why: keyword (escalated"
     " anyway), backlog (the message was late), budget (model time spent), off, failed",
     ["reason"],
+)
+STALE_STATES = Counter(
+    "escalator_detector_stale_states",
+    "Conversation states written by someone else (the idle timer, a resume, another instance)"
+    " between a batch's read and its save: read again and decided anew",
 )
 BATCH_SECONDS = Histogram(
     "escalator_detector_batch_seconds", "Time to decide and publish one batch of messages"
@@ -101,10 +106,34 @@ async def _publish(
         )
 
 
+async def decide(
+    store: StateStore, inbound: Sequence[Inbound], judge: LanguageJudge
+) -> BatchOutcome:
+    """Apply a batch to its conversations' states and save them. Conversations someone else
+    wrote meanwhile (``StateStore.save``) are read again and their messages decided anew, so
+    what is returned was decided from the states as stored."""
+    keys = [ConversationKey.of(item.message) for item in inbound]
+    try:
+        states = await store.load(keys)
+        outcome = await evaluate_batch(inbound, states, judge)
+        changed = await store.save(states)
+        while changed:
+            STALE_STATES.inc(len(changed))
+            again = [item for item, key in zip(inbound, keys, strict=True) if key in changed]
+            states = await store.load(changed)
+            redone = await evaluate_batch(again, states, judge)
+            outcome = outcome.without(changed).merged(redone)
+            changed = await store.save(states)
+    except BaseException:
+        store.forget(keys)
+        raise
+    return outcome
+
+
 def register(
     broker: KafkaBroker,
     settings: ServiceSettings,
-    pool: Pool,
+    store: StateStore,
     configs: ConfigView,
     judge: LanguageJudge,
     consumers: int = 1,
@@ -114,18 +143,14 @@ def register(
         accepted: Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]],
         started: int,
     ) -> None:
-        """Decide a batch under its conversations' locks; publish, then save the states."""
+        """Decide a batch and save its conversations' states, then publish what it decided."""
         with BATCH_SECONDS.time():
-            async with pool.acquire() as connection, connection.transaction():
-                states = await repository.lock_states(
-                    connection, (ConversationKey.of(item.message) for item in inbound)
-                )
-                outcome: BatchOutcome = await evaluate_batch(inbound, states, judge)
-                # Published before the state is saved: a crash in between replays the batch,
-                # which decides the same escalations with the same ids (consumers dedupe).
-                with tracing.escalations(SERVICE, accepted, outcome.detected, started):
-                    await _publish(broker, outcome.detected, outcome.handoffs)
-                await repository.save_states(connection, states)
+            outcome = await decide(store, inbound, judge)
+            # Published after the states are saved: a crash in between replays the batch,
+            # whose messages the saved states have seen; they publish the same events again.
+            with tracing.escalations(SERVICE, accepted, outcome.detected, started):
+                await _publish(broker, outcome.detected, outcome.handoffs)
+            store.published(key_of(event) for event in outcome.detected)
         DUPLICATES.inc(outcome.duplicates)
         JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
         JUDGED.labels("yes").inc(outcome.judged_with_model)
@@ -150,7 +175,8 @@ def register(
             if c.kind == "resume_ai"
         }
         if resumes:
-            async with pool.acquire() as connection, connection.transaction():
+            store.forget(resumes)
+            async with store.pool.acquire() as connection, connection.transaction():
                 states = await repository.lock_states(connection, resumes)
                 for key, state in states.items():
                     # A late resume for an older escalation must not un-pause a newer one.
@@ -169,10 +195,13 @@ def register(
     broker.subscriber(topics.CHAT_HANDOFFS, **batch_subscription(settings, SERVICE))(on_handoffs)
 
 
-async def sweep_idle(broker: KafkaBroker, pool: Pool, configs: ConfigView, now: datetime) -> int:
+async def sweep_idle(
+    broker: KafkaBroker, store: StateStore, configs: ConfigView, now: datetime
+) -> int:
     """Escalate every conversation whose customer has waited past the idle timeout."""
-    async with pool.acquire() as connection, connection.transaction():
+    async with store.pool.acquire() as connection, connection.transaction():
         states = await repository.lock_idle(connection, now, limit=200)
+        store.forget(states)
         detected, handoffs = [], []
         for key, state in states.items():
             config = configs.get(key.tenant_id, key.agent_id, Environment(key.environment))
@@ -193,7 +222,7 @@ async def sweep_idle(broker: KafkaBroker, pool: Pool, configs: ConfigView, now: 
 
 
 def idle_timer(
-    broker: KafkaBroker, pool: Pool, configs: ConfigView, settings: DetectorSettings
+    broker: KafkaBroker, store: StateStore, configs: ConfigView, settings: DetectorSettings
 ) -> Periodic:
     """The idle timeout's clock (``async with``): deadlines live in PostgreSQL, so a restart
     loses none. Each tick escalates every conversation past its deadline and, once an hour,
@@ -203,10 +232,10 @@ def idle_timer(
     async def tick() -> None:
         nonlocal last_cleanup
         now = datetime.now(UTC)
-        while await sweep_idle(broker, pool, configs, now) > 0:
+        while await sweep_idle(broker, store, configs, now) > 0:
             now = datetime.now(UTC)
         if now - last_cleanup > timedelta(hours=1):
-            async with pool.acquire() as connection:
+            async with store.pool.acquire() as connection:
                 forgotten = await repository.forget_idle_conversations(
                     connection, now - timedelta(days=settings.state_retention_days)
                 )

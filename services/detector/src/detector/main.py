@@ -6,6 +6,7 @@ from detector import handlers
 from detector.backtest import api as backtest_api
 from detector.judges import build_judge
 from detector.settings import DetectorSettings
+from detector.store import StateStore
 from escalator_runtime import config_store
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import apply_migrations
@@ -22,11 +23,10 @@ def create_app(settings: DetectorSettings | None = None) -> FastAPI:
         await configs.start()
         context.cleanup.push_async_callback(configs.stop)
         judge = await context.cleanup.enter_async_context(build_judge(settings))
-        handlers.register(
-            context.broker, settings, context.pool, configs, judge, settings.consumers
-        )
+        store = StateStore(context.pool, settings.state_cache_size)
+        handlers.register(context.broker, settings, store, configs, judge, settings.consumers)
         await context.cleanup.enter_async_context(
-            handlers.idle_timer(context.broker, context.pool, configs, settings)
+            handlers.idle_timer(context.broker, store, configs, settings)
         )
 
     app = create_service_app("detector", settings, setup)

@@ -14,6 +14,12 @@ class DetectorSettings(ServiceSettings):
     state_retention_days: int = Field(
         default=30, ge=1, description="Conversation state untouched this long is forgotten."
     )
+    state_cache_size: int = Field(
+        default=20_000,
+        ge=0,
+        description="Conversation states kept in memory between batches (the most recently"
+        " used). A batch of cached conversations costs one database statement, else two.",
+    )
     consumers: int = Field(
         default=2,
         ge=1,

@@ -69,6 +69,11 @@ class ConversationState:
     """The recent messages as ``TranscriptMessage`` JSON: saved after every batch but read
     only when an escalation is built (validated then, as part of the event), so they stay plain
     data until then."""
+    last_events: list[dict[str, str]] = field(default_factory=list)
+    """The events the last batch decided, as ``{"message_id", "detected", "handoff"}`` (JSON
+    texts). They are published after the state is saved, so a replay of that batch (its
+    publishing failed, or the process died first) finds its messages already seen and publishes
+    these again instead."""
 
     def seen(self, message_id: str) -> bool:
         return message_id in self.recent_ids
@@ -130,6 +135,7 @@ class ConversationState:
             "customer": self.customer.model_dump(mode="json") if self.customer else None,
             "recent_ids": self.recent_ids,
             "transcript": self.transcript,
+            "last_events": self.last_events,
         }
 
     @classmethod
@@ -152,4 +158,5 @@ class ConversationState:
             else None,
             recent_ids=list(data["recent_ids"]),
             transcript=list(data["transcript"]),
+            last_events=list(data.get("last_events", ())),
         )
