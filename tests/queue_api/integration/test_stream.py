@@ -1,6 +1,7 @@
 """The realtime stream on a real uvicorn server: who sees which change, auth on connect,
 replay after a reconnect, heartbeats."""
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -225,3 +226,61 @@ async def _stored(app: FastAPI, events: list[EscalationRouted]) -> list[changes.
     async with pool_of(app).acquire() as connection, connection.transaction():
         stored = await handlers.store_routed(connection, events)
     return stored.pushed
+
+
+async def test_a_change_this_process_commits_is_not_read_back_on_its_notification(
+    queue_api: FastAPI,
+    queue_settings: QueueApiSettings,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The notification may reach the hub before the commit returns to the handler: the hub,
+    told the change is coming, leaves it to ``announce`` instead of reading the feed."""
+    tenant = f"t-{unique}"
+    event = routed(tenant)
+    bearer = token(queue_settings, "root", tenant, Role.ADMIN)
+    hub: StreamHub = queue_api.state.stream_hub
+    reads = []
+    since = changes.since
+
+    async def counted(*args: Any) -> list[changes.Change]:
+        reads.append(args)
+        return await since(*args)
+
+    async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
+        assert (await receive_json(ws))["type"] == "ready"
+        monkeypatch.setattr(changes, "since", counted)
+        async with pool_of(queue_api).acquire() as connection, connection.transaction():
+            stored = await handlers.store_routed(connection, [event])
+            hub.expect(stored.pushed)
+        await asyncio.sleep(0.5)  # the notification has arrived by now
+        assert reads == []
+        await hub.announce(stored.pushed)
+        pushed = await receive_until(ws, lambda ms: len(pushes(ms)) >= 1)
+    assert [m["escalation"]["escalation_id"] for m in pushes(pushed)] == [str(event.escalation_id)]
+    assert reads == []
+
+
+async def test_an_expected_change_rolled_back_holds_nothing_up(
+    queue_api: FastAPI, queue_settings: QueueApiSettings, unique: str
+) -> None:
+    """Its number goes to the next change committed, whose notification the hub then ignores:
+    the poll of the feed heads delivers that change all the same."""
+    tenant = f"t-{unique}"
+    lost, kept = routed(tenant), routed(tenant)
+    bearer = token(queue_settings, "root", tenant, Role.ADMIN)
+    hub: StreamHub = queue_api.state.stream_hub
+    async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
+        assert (await receive_json(ws))["type"] == "ready"
+        with pytest.raises(RuntimeError):
+            await _expected_then_rolled_back(queue_api, hub, lost)
+        [change] = await _stored(queue_api, [kept])  # committed by someone else, same number
+        pushed = await receive_until(ws, lambda ms: len(pushes(ms)) >= 1, within=15)
+    assert change.seq == 1
+    assert [m["escalation"]["escalation_id"] for m in pushes(pushed)] == [str(kept.escalation_id)]
+
+
+async def _expected_then_rolled_back(app: FastAPI, hub: StreamHub, event: EscalationRouted) -> None:
+    async with pool_of(app).acquire() as connection, connection.transaction():
+        hub.expect((await handlers.store_routed(connection, [event])).pushed)
+        raise RuntimeError("the transaction fails")

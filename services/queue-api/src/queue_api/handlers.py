@@ -73,6 +73,7 @@ def register(broker: KafkaBroker, context: ServiceContext, sla_override: int | N
     async def on_routed(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.ESCALATIONS_ROUTED).inc(len(records))
         accepted, rejected = decode_records(records, EscalationRouted)
+        hub: StreamHub | None = context.extras.get("stream_hub")
         with tracing.consumed(SERVICE, ((r, event.escalation_id) for r, event in accepted)):
             if accepted:
                 try:
@@ -80,11 +81,12 @@ def register(broker: KafkaBroker, context: ServiceContext, sla_override: int | N
                         stored = await store_routed(
                             connection, [event for _record, event in accepted], sla_override
                         )
+                        if hub is not None:
+                            hub.expect(stored.pushed)
                 except asyncpg.DataError:
                     log.warning("the database refused a batch; storing one by one")
                     stored, refused = await _store_one_by_one(context.pool, accepted, sla_override)
                     rejected += refused
-                hub: StreamHub | None = context.extras.get("stream_hub")
                 if hub is not None:
                     await hub.announce(stored.pushed)
                 for change in stored.created:
