@@ -1,7 +1,6 @@
 """Wires ``escalations.detected`` to the routing decision and ``escalations.routed``, and
 ``escalations.lifecycle`` to the supervisors' workloads."""
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
@@ -90,35 +89,26 @@ async def decide(
 async def route_batch(
     pool: Pool, configs: ConfigView, detections: Sequence[EscalationDetected]
 ) -> list[EscalationRouted]:
-    """Route a batch in two round trips' time however many escalations it holds: the decisions
-    already taken and the candidates' workloads (read side by side, on two connections), then
-    one statement storing the new decisions (atomic on its own, so no transaction is held
-    open across them)."""
+    """Route a batch in two round trips however many escalations it holds: the decisions
+    already taken and the candidates' workloads, read in one, then one statement storing the
+    new decisions (atomic on its own, so no transaction is held open across them)."""
     candidates = await candidates_of(configs, detections)
-
-    async def taken() -> dict[UUID, repository.Decision]:
-        async with pool.acquire() as connection:
-            ids = [detected.escalation_id for detected in detections]
-            return await repository.decisions(connection, ids)
-
-    async def workloads() -> dict[tuple[str, str, str], Workload]:
-        keys = (
-            (detected.tenant_id, detected.environment.value, supervisor.id)
-            for detected, matches in zip(detections, candidates, strict=True)
-            for supervisor, _match in matches
-        )
-        async with pool.acquire() as connection:
-            return await repository.workloads(connection, keys)
-
-    known, loads = await asyncio.gather(taken(), workloads())
-    replayed = set(known)
-    new = {
-        detected.escalation_id: (detected, matches)
+    keys = (
+        (detected.tenant_id, detected.environment.value, supervisor.id)
         for detected, matches in zip(detections, candidates, strict=True)
-        if detected.escalation_id not in known
-    }
-    if new:
-        async with pool.acquire() as connection:
+        for supervisor, _match in matches
+    )
+    async with pool.acquire() as connection:
+        known, loads = await repository.decisions_and_workloads(
+            connection, [detected.escalation_id for detected in detections], keys
+        )
+        replayed = set(known)
+        new = {
+            detected.escalation_id: (detected, matches)
+            for detected, matches in zip(detections, candidates, strict=True)
+            if detected.escalation_id not in known
+        }
+        if new:
             known |= await decide(connection, list(new.values()), loads)
     routed: list[EscalationRouted] = []
     for detected in detections:

@@ -104,33 +104,58 @@ async def record_decisions(
     return stored
 
 
-async def workloads(
-    connection: Connection, supervisors: Iterable[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], Workload]:
-    """How busy each ``(tenant_id, environment, supervisor_id)`` is, in one query."""
+async def decisions_and_workloads(
+    connection: Connection,
+    escalation_ids: Sequence[UUID],
+    supervisors: Iterable[tuple[str, str, str]],
+) -> tuple[dict[UUID, Decision], dict[tuple[str, str, str], Workload]]:
+    """The decisions already stored for ``escalation_ids`` and how busy each ``(tenant_id,
+    environment, supervisor_id)`` is: what routing a batch needs to read, in one round trip."""
     keys = sorted(set(supervisors))
-    if not keys:
-        return {}
-    rows = await connection.fetch(
+    row = await connection.fetchrow(
         """
-        SELECT k.tenant_id, k.environment, k.supervisor_id,
-               (SELECT count(*) FROM router_assignments a
-                 WHERE a.tenant_id = k.tenant_id AND a.environment = k.environment
-                   AND a.supervisor_id = k.supervisor_id) AS in_progress,
-               act.last_assigned_at
-        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, environment, supervisor_id)
-        LEFT JOIN router_supervisor_activity act USING (tenant_id, environment, supervisor_id)
+        SELECT
+            (SELECT coalesce(json_agg(json_build_object(
+                        'escalation_id', d.escalation_id,
+                        'matched_supervisors', d.matched_supervisors,
+                        'suggested_assignee', d.suggested_assignee)), '[]')
+             FROM router_decisions d
+             WHERE d.escalation_id = ANY($1::uuid[])) AS decisions,
+            (SELECT coalesce(json_agg(json_build_object(
+                        'tenant_id', k.tenant_id,
+                        'environment', k.environment,
+                        'supervisor_id', k.supervisor_id,
+                        'in_progress',
+                        (SELECT count(*) FROM router_assignments a
+                          WHERE a.tenant_id = k.tenant_id AND a.environment = k.environment
+                            AND a.supervisor_id = k.supervisor_id),
+                        'last_assigned_at', act.last_assigned_at)), '[]')
+             FROM unnest($2::text[], $3::text[], $4::text[])
+                  AS k(tenant_id, environment, supervisor_id)
+             LEFT JOIN router_supervisor_activity act
+                       USING (tenant_id, environment, supervisor_id)) AS workloads
         """,
+        list(escalation_ids),
         [key[0] for key in keys],
         [key[1] for key in keys],
         [key[2] for key in keys],
     )
-    return {
-        (row["tenant_id"], row["environment"], row["supervisor_id"]): Workload(
-            row["in_progress"], row["last_assigned_at"]
+    assert row is not None  # noqa: S101 - a SELECT without FROM always has its row
+    decided = {
+        UUID(d["escalation_id"]): Decision(
+            [SupervisorMatch.model_validate(match) for match in d["matched_supervisors"]],
+            d["suggested_assignee"],
         )
-        for row in rows
+        for d in row["decisions"]
     }
+    loads = {
+        (w["tenant_id"], w["environment"], w["supervisor_id"]): Workload(
+            w["in_progress"],
+            datetime.fromisoformat(w["last_assigned_at"]) if w["last_assigned_at"] else None,
+        )
+        for w in row["workloads"]
+    }
+    return decided, loads
 
 
 async def mark_assigned(
