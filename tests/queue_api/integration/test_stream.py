@@ -284,3 +284,35 @@ async def _expected_then_rolled_back(app: FastAPI, hub: StreamHub, event: Escala
     async with pool_of(app).acquire() as connection, connection.transaction():
         hub.expect((await handlers.store_routed(connection, [event])).pushed)
         raise RuntimeError("the transaction fails")
+
+
+async def test_a_claim_is_pushed_without_reading_it_back(
+    queue_api: FastAPI,
+    queue_settings: QueueApiSettings,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tenant = f"t-{unique}"
+    event = routed(tenant, supervisors=["carol"])
+    reads = []
+    since = changes.since
+
+    async def counted(*args: Any) -> list[changes.Change]:
+        reads.append(args)
+        return await since(*args)
+
+    bearer = token(queue_settings, "root", tenant, Role.ADMIN)
+    async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
+        assert (await receive_json(ws))["type"] == "ready"
+        await store(queue_api, [event])
+        await receive_until(ws, lambda ms: len(pushes(ms)) >= 1)
+        monkeypatch.setattr(changes, "since", counted)
+        async with api_client(
+            queue_api, token(queue_settings, "carol", tenant, Role.SUPERVISOR)
+        ) as carol:
+            claim = await carol.post(f"/api/v1/escalations/{event.escalation_id}/claim")
+        claimed = await receive_until(ws, lambda ms: len(pushes(ms)) >= 1)
+        await asyncio.sleep(0.5)  # its notification has arrived by now
+    assert claim.status_code == 200
+    assert [(m["action"], m["seq"]) for m in pushes(claimed)] == [("claimed", 2)]
+    assert reads == []

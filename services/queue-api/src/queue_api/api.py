@@ -143,7 +143,7 @@ async def claim_escalation(
     """Take ownership: the escalation goes ``in_progress``, owned by the caller. Of any number
     of concurrent claimers exactly one succeeds; the others get 409."""
     actor = visibility(principal)
-    action = lifecycle.claim(pool, actor, escalation_id)
+    action = lifecycle.claim(pool, actor, escalation_id, hub)
     return await _act(action, pool, hub, principal, escalation_id)
 
 
@@ -157,7 +157,7 @@ async def release_escalation(
 ) -> EscalationDetail:
     """Back to ``pending`` for another supervisor (its owner or an admin)."""
     actor = visibility(principal)
-    action = lifecycle.release(pool, actor, escalation_id)
+    action = lifecycle.release(pool, actor, escalation_id, hub)
     return await _act(action, pool, hub, principal, escalation_id)
 
 
@@ -177,7 +177,7 @@ async def complete_escalation(
     marks a false escalation."""
     actor = visibility(principal)
     action = lifecycle.complete(
-        pool, actor, escalation_id, body.resolution_note, body.ai_could_have_handled
+        pool, actor, escalation_id, body.resolution_note, body.ai_could_have_handled, hub
     )
     return await _act(action, pool, hub, principal, escalation_id)
 
@@ -195,7 +195,7 @@ async def reassign_escalation_to_ai(
     ``reassigned_to_ai``. A pending one: anyone who sees it; one in progress: its owner or an
     admin."""
     actor = visibility(principal)
-    action = lifecycle.reassign_to_ai(pool, actor, escalation_id)
+    action = lifecycle.reassign_to_ai(pool, actor, escalation_id, hub)
     return await _act(action, pool, hub, principal, escalation_id)
 
 

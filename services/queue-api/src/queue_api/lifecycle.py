@@ -24,6 +24,7 @@ from escalator_schemas.events import (
 from escalator_schemas.ids import event_id_for
 from queue_api import changes, outbox, repository
 from queue_api.changes import Change, ChangeRecord
+from queue_api.hub import StreamHub
 from queue_api.repository import Visibility
 
 Actor = Visibility
@@ -186,7 +187,20 @@ def reassigned_events(
     )
 
 
-async def claim(pool: Pool, actor: Actor, escalation_id: UUID) -> list[Change]:
+async def _record(
+    connection: Connection, hub: StreamHub | None, records: list[ChangeRecord]
+) -> list[Change]:
+    """``changes.record``, telling this process's hub the changes are coming (call last in the
+    transaction; the caller announces them once it committed)."""
+    pushed = await changes.record(connection, records)
+    if hub is not None:
+        hub.expect(pushed)
+    return pushed
+
+
+async def claim(
+    pool: Pool, actor: Actor, escalation_id: UUID, hub: StreamHub | None = None
+) -> list[Change]:
     async with pool.acquire() as connection, connection.transaction():
         row = await repository.claim(connection, actor, escalation_id)
         if row is None:
@@ -194,7 +208,7 @@ async def claim(pool: Pool, actor: Actor, escalation_id: UUID) -> list[Change]:
             raise why_claim_failed(EscalationState.of(current) if current else None, actor)
         await repository.add_audit(connection, escalation_id, "claimed", actor.supervisor_id)
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [claimed_event(row)])
-        pushed = await changes.record(connection, [ChangeRecord(row, "claimed")])
+        pushed = await _record(connection, hub, [ChangeRecord(row, "claimed")])
     _observe_wait(TIME_TO_CLAIM, row, "claimed_at")
     return pushed
 
@@ -206,7 +220,9 @@ async def _locked_state(
     return EscalationState.of(current) if current else None
 
 
-async def release(pool: Pool, actor: Actor, escalation_id: UUID) -> list[Change]:
+async def release(
+    pool: Pool, actor: Actor, escalation_id: UUID, hub: StreamHub | None = None
+) -> list[Change]:
     async with pool.acquire() as connection, connection.transaction():
         state = check_release(await _locked_state(connection, actor, escalation_id), actor)
         owner = state.assigned_to or actor.supervisor_id
@@ -217,13 +233,18 @@ async def release(pool: Pool, actor: Actor, escalation_id: UUID) -> list[Change]
         await outbox.enqueue(
             connection, topics.ESCALATIONS_LIFECYCLE, [released_event(row, owner, actor)]
         )
-        return await changes.record(
-            connection, [ChangeRecord(row, "released", also_tell=frozenset({owner}))]
+        return await _record(
+            connection, hub, [ChangeRecord(row, "released", also_tell=frozenset({owner}))]
         )
 
 
 async def complete(
-    pool: Pool, actor: Actor, escalation_id: UUID, resolution_note: str, ai_could_have_handled: bool
+    pool: Pool,
+    actor: Actor,
+    escalation_id: UUID,
+    resolution_note: str,
+    ai_could_have_handled: bool,
+    hub: StreamHub | None = None,
 ) -> list[Change]:
     async with pool.acquire() as connection, connection.transaction():
         state = check_complete(await _locked_state(connection, actor, escalation_id), actor)
@@ -243,12 +264,14 @@ async def complete(
         )
         completed = completed_event(row, actor)
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [completed])
-        pushed = await changes.record(connection, [ChangeRecord(row, "completed")])
+        pushed = await _record(connection, hub, [ChangeRecord(row, "completed")])
     _observe_wait(TIME_TO_RESOLVE, row, "completed_at", "completed")
     return pushed
 
 
-async def reassign_to_ai(pool: Pool, actor: Actor, escalation_id: UUID) -> list[Change]:
+async def reassign_to_ai(
+    pool: Pool, actor: Actor, escalation_id: UUID, hub: StreamHub | None = None
+) -> list[Change]:
     """The conversation goes back to the AI: the escalation is completed, flagged
     ``reassigned_to_ai``, and the chat backend told to resume the AI (``resume_ai``)."""
     async with pool.acquire() as connection, connection.transaction():
@@ -264,6 +287,6 @@ async def reassign_to_ai(pool: Pool, actor: Actor, escalation_id: UUID) -> list[
         reassigned, resume = reassigned_events(row, actor)
         await outbox.enqueue(connection, topics.ESCALATIONS_LIFECYCLE, [reassigned])
         await outbox.enqueue(connection, topics.CHAT_HANDOFFS, [resume])
-        pushed = await changes.record(connection, [ChangeRecord(row, "reassigned_to_ai")])
+        pushed = await _record(connection, hub, [ChangeRecord(row, "reassigned_to_ai")])
     _observe_wait(TIME_TO_RESOLVE, row, "completed_at", "reassigned_to_ai")
     return pushed
