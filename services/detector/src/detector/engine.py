@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from detector.escalations import detected_event, handoff_command
 from detector.language import Judgement, LanguageJudge, Utterance
 from detector.policy import keywords_in, observe
-from detector.state import ConversationKey, ConversationState
+from detector.state import ConversationKey, ConversationState, Decided
 from escalator_schemas.chat import ChatMessage, Role
 from escalator_schemas.config import AgentConfigVersion
 from escalator_schemas.events import EscalationDetected, EventEnvelope, HandoffCommand
@@ -114,18 +114,16 @@ async def evaluate_batch(
     outcome.judged_with_model = sum(j.used_model for j in judgements)
     outcome.model_skipped.update(j.model_skipped for j in judgements if j.model_skipped)
 
-    decided: dict[ConversationKey, list[dict[str, str]]] = {key: [] for key in keys}
+    decided: dict[ConversationKey, list[Decided]] = {key: [] for key in keys}
     for item, key, found, index in zip(inbound, keys, keywords, judged_at, strict=True):
         message = item.message
         state = states[key]
         if state.seen(message.message_id):
             outcome.duplicates += 1
             for kept in state.last_events:
-                if kept["message_id"] == message.message_id:  # a replay: the same events again
-                    outcome.detected.append(
-                        EscalationDetected.model_validate_json(kept["detected"])
-                    )
-                    outcome.handoffs.append(HandoffCommand.model_validate_json(kept["handoff"]))
+                if kept.message_id == message.message_id:  # a replay: the same events again
+                    outcome.detected.append(kept.detected)
+                    outcome.handoffs.append(kept.handoff)
                     decided[key].append(kept)
             continue
         judgement = judgements[index] if index is not None else None
@@ -136,13 +134,7 @@ async def evaluate_batch(
         handoff = handoff_command(detected, item.config)
         outcome.detected.append(detected)
         outcome.handoffs.append(handoff)
-        decided[key].append(
-            {
-                "message_id": message.message_id,
-                "detected": detected.model_dump_json(),
-                "handoff": handoff.model_dump_json(),
-            }
-        )
+        decided[key].append(Decided(message.message_id, detected, handoff))
     for key, events in decided.items():
         states[key].last_events = events
     return outcome

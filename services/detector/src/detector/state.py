@@ -9,6 +9,7 @@ from uuid import UUID
 from detector.language.topics import topic_and_area
 from escalator_schemas.chat import ChatMessage, CustomerProfile
 from escalator_schemas.classification import Area, Topic
+from escalator_schemas.events import EscalationDetected, HandoffCommand
 
 TRANSCRIPT_LENGTH = 20
 """Messages kept for the escalation's transcript and for reading the customer's mood."""
@@ -42,6 +43,15 @@ class ConversationKey:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What one message decided: an escalation and the handoff it commands."""
+
+    message_id: str
+    detected: EscalationDetected
+    handoff: HandoffCommand
+
+
 @dataclass(slots=True)
 class ConversationState:
     """Turn counting, pause and idle bookkeeping, and the recent transcript."""
@@ -69,11 +79,10 @@ class ConversationState:
     """The recent messages as ``TranscriptMessage`` JSON: saved after every batch but read
     only when an escalation is built (validated then, as part of the event), so they stay plain
     data until then."""
-    last_events: list[dict[str, str]] = field(default_factory=list)
-    """The events the last batch decided, as ``{"message_id", "detected", "handoff"}`` (JSON
-    texts). They are published after the state is saved, so a replay of that batch (its
-    publishing failed, or the process died first) finds its messages already seen and publishes
-    these again instead."""
+    last_events: list[Decided] = field(default_factory=list)
+    """The events the last batch decided. They are published after the state is saved, so a
+    replay of that batch (its publishing failed, or the process died first) finds its messages
+    already seen and publishes these again instead."""
 
     def seen(self, message_id: str) -> bool:
         return message_id in self.recent_ids
@@ -135,7 +144,14 @@ class ConversationState:
             "customer": self.customer.model_dump(mode="json") if self.customer else None,
             "recent_ids": self.recent_ids,
             "transcript": self.transcript,
-            "last_events": self.last_events,
+            "last_events": [
+                {
+                    "message_id": decided.message_id,
+                    "detected": decided.detected.model_dump(mode="json"),
+                    "handoff": decided.handoff.model_dump(mode="json"),
+                }
+                for decided in self.last_events
+            ],
         }
 
     @classmethod
@@ -158,5 +174,12 @@ class ConversationState:
             else None,
             recent_ids=list(data["recent_ids"]),
             transcript=list(data["transcript"]),
-            last_events=list(data.get("last_events", ())),
+            last_events=[
+                Decided(
+                    kept["message_id"],
+                    EscalationDetected.model_validate(kept["detected"]),
+                    HandoffCommand.model_validate(kept["handoff"]),
+                )
+                for kept in data.get("last_events", ())
+            ],
         )
