@@ -228,11 +228,25 @@ async def _stored(app: FastAPI, events: list[EscalationRouted]) -> list[changes.
     return stored.pushed
 
 
+@pytest.fixture
+def feed_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """Every read of a tenant's feed from the database (the hub catching up), as it happens."""
+    reads: list[tuple[Any, ...]] = []
+    since = changes.since
+
+    async def counted(*args: Any) -> list[changes.Change]:
+        reads.append(args)
+        return await since(*args)
+
+    monkeypatch.setattr(changes, "since", counted)
+    return reads
+
+
 async def test_a_change_this_process_commits_is_not_read_back_on_its_notification(
     queue_api: FastAPI,
     queue_settings: QueueApiSettings,
     unique: str,
-    monkeypatch: pytest.MonkeyPatch,
+    feed_reads: list[tuple[Any, ...]],
 ) -> None:
     """The notification may reach the hub before the commit returns to the handler: the hub,
     told the change is coming, leaves it to ``announce`` instead of reading the feed."""
@@ -240,25 +254,17 @@ async def test_a_change_this_process_commits_is_not_read_back_on_its_notificatio
     event = routed(tenant)
     bearer = token(queue_settings, "root", tenant, Role.ADMIN)
     hub: StreamHub = queue_api.state.stream_hub
-    reads = []
-    since = changes.since
-
-    async def counted(*args: Any) -> list[changes.Change]:
-        reads.append(args)
-        return await since(*args)
-
     async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
         assert (await receive_json(ws))["type"] == "ready"
-        monkeypatch.setattr(changes, "since", counted)
         async with pool_of(queue_api).acquire() as connection, connection.transaction():
             stored = await handlers.store_routed(connection, [event])
             hub.expect(stored.pushed)
         await asyncio.sleep(0.5)  # the notification has arrived by now
-        assert reads == []
+        assert feed_reads == []
         await hub.announce(stored.pushed)
         pushed = await receive_until(ws, lambda ms: len(pushes(ms)) >= 1)
     assert [m["escalation"]["escalation_id"] for m in pushes(pushed)] == [str(event.escalation_id)]
-    assert reads == []
+    assert feed_reads == []
 
 
 async def test_an_expected_change_rolled_back_holds_nothing_up(
@@ -290,23 +296,16 @@ async def test_a_claim_is_pushed_without_reading_it_back(
     queue_api: FastAPI,
     queue_settings: QueueApiSettings,
     unique: str,
-    monkeypatch: pytest.MonkeyPatch,
+    feed_reads: list[tuple[Any, ...]],
 ) -> None:
     tenant = f"t-{unique}"
     event = routed(tenant, supervisors=["carol"])
-    reads = []
-    since = changes.since
-
-    async def counted(*args: Any) -> list[changes.Change]:
-        reads.append(args)
-        return await since(*args)
-
     bearer = token(queue_settings, "root", tenant, Role.ADMIN)
     async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
         assert (await receive_json(ws))["type"] == "ready"
         await store(queue_api, [event])
         await receive_until(ws, lambda ms: len(pushes(ms)) >= 1)
-        monkeypatch.setattr(changes, "since", counted)
+        feed_reads.clear()  # that one went the notification's way
         async with api_client(
             queue_api, token(queue_settings, "carol", tenant, Role.SUPERVISOR)
         ) as carol:
@@ -315,4 +314,4 @@ async def test_a_claim_is_pushed_without_reading_it_back(
         await asyncio.sleep(0.5)  # its notification has arrived by now
     assert claim.status_code == 200
     assert [(m["action"], m["seq"]) for m in pushes(claimed)] == [("claimed", 2)]
-    assert reads == []
+    assert feed_reads == []
