@@ -367,6 +367,13 @@ class ConfigView:
             current = self.get(tenant_id, agent_id, environment)
         return current
 
+    async def settled(self) -> None:
+        """Once every change notified so far has been read (returns at once when none is being
+        read): a configuration published just before a message is then the one it meets, even
+        when the notification reached this process only just ahead of the message."""
+        while self._reloads:
+            await asyncio.wait(set(self._reloads))
+
     async def start(self) -> None:
         await self.reload()
         self._task = asyncio.create_task(self._run(), name="config-view")

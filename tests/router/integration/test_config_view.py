@@ -2,7 +2,9 @@
 changes arrive by NOTIFY, a view behind another service's version catches up on demand, preview
 reads the draft and published the published version, and a stale read never wins."""
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -92,3 +94,41 @@ async def test_a_view_behind_catches_up_and_never_goes_back(
     assert caught_up.version == 2
     assert after_stale_reload is not None
     assert after_stale_reload.version == 2
+
+
+async def test_settled_waits_for_the_changes_already_notified(
+    database: str, pool: Pool, unique: str
+) -> None:
+    """A message read right after a publish meets the published version once the view has
+    settled, though the notification was still being read when the message came."""
+    tenant, agent = f"t-{unique}", f"a-{unique}"
+    await config_store.save_draft(pool, tenant, agent, demo_config(), "ann")
+    await config_store.publish(pool, tenant, agent, "ann")
+    view = ConfigView(database, pool, refresh_seconds=3600)
+    await view.start()
+    try:
+        notified = asyncio.Event()
+        on_notify = view._on_notify
+
+        def seen(*args: Any) -> None:
+            on_notify(*args)
+            notified.set()
+
+        async def listening() -> bool:
+            return view._listener is not None
+
+        await eventually(listening, within=5, interval=0.01)
+        assert view._listener is not None
+        await view._listener.remove_listener(config_store.CHANNEL, on_notify)
+        await view._listener.add_listener(config_store.CHANNEL, seen)
+        await config_store.publish(pool, tenant, agent, "ann")
+        await asyncio.wait_for(notified.wait(), 5)
+        before = view.get(tenant, agent, Environment.PUBLISHED)
+        await view.settled()
+        after = view.get(tenant, agent, Environment.PUBLISHED)
+    finally:
+        await view.stop()
+    assert before is not None
+    assert before.version == 1  # the reload had only just started
+    assert after is not None
+    assert after.version == 2

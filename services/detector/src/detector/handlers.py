@@ -161,6 +161,7 @@ def register(
         started = time.time_ns()
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
         accepted, rejected = decode_records(records, ChatMessage)
+        await configs.settled()
         inbound = _with_config(accepted, configs, started / 1e9)
         if inbound:
             await detect(inbound, accepted, started)
