@@ -133,6 +133,10 @@ async def detector_throughput(
         "DATABASE_URL": database,
         "LOG_LEVEL": "WARNING",
         "DETECTOR_JUDGE_USE_MODEL": "true" if use_model else "false",
+        # The traffic is produced before the detector starts, so every message has waited:
+        # without this the backlog rule would judge them all from the cues, and the row would
+        # not measure the model. (The model's CPU budget still applies, as shipped.)
+        "DETECTOR_JUDGE_MODEL_MAX_WAIT_MS": str(3_600_000),
     }
     detector = ServiceProcess("detector.main", env, "DETECTOR_PORT")
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
