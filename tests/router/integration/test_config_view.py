@@ -25,14 +25,20 @@ async def pool(database: str) -> AsyncIterator[Pool]:
     await test_pool.close()
 
 
-async def test_changes_arrive_live_and_stages_stay_apart(
-    database: str, pool: Pool, unique: str
-) -> None:
-    tenant, agent = f"t-{unique}", f"a-{unique}"
+async def _started_on_version_1(database: str, pool: Pool, tenant: str, agent: str) -> ConfigView:
+    """A view started, with notifications, on an agent published once."""
     await config_store.save_draft(pool, tenant, agent, demo_config(), "ann")
     await config_store.publish(pool, tenant, agent, "ann")
     view = ConfigView(database, pool, refresh_seconds=3600)
     await view.start()
+    return view
+
+
+async def test_changes_arrive_live_and_stages_stay_apart(
+    database: str, pool: Pool, unique: str
+) -> None:
+    tenant, agent = f"t-{unique}", f"a-{unique}"
+    view = await _started_on_version_1(database, pool, tenant, agent)
     try:
         changed = demo_config(escalation_keywords=["wobbly widget"])
         await config_store.save_draft(pool, tenant, agent, changed, "ann")
@@ -102,10 +108,7 @@ async def test_settled_waits_for_the_changes_already_notified(
     """A message read right after a publish meets the published version once the view has
     settled, though the notification was still being read when the message came."""
     tenant, agent = f"t-{unique}", f"a-{unique}"
-    await config_store.save_draft(pool, tenant, agent, demo_config(), "ann")
-    await config_store.publish(pool, tenant, agent, "ann")
-    view = ConfigView(database, pool, refresh_seconds=3600)
-    await view.start()
+    view = await _started_on_version_1(database, pool, tenant, agent)
     try:
         notified = asyncio.Event()
         on_notify = view._on_notify

@@ -15,7 +15,7 @@ from detector.policy import keywords_in, observe
 from detector.state import ConversationKey, ConversationState, Decided
 from escalator_schemas.chat import ChatMessage, Role
 from escalator_schemas.config import AgentConfigVersion
-from escalator_schemas.events import EscalationDetected, EventEnvelope, HandoffCommand
+from escalator_schemas.events import EscalationDetected, HandoffCommand
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,26 +41,19 @@ class BatchOutcome:
         are work done)."""
         return replace(
             self,
-            detected=[e for e in self.detected if key_of(e) not in keys],
-            handoffs=[h for h in self.handoffs if key_of(h) not in keys],
+            detected=[e for e in self.detected if ConversationKey.of(e) not in keys],
+            handoffs=[h for h in self.handoffs if ConversationKey.of(h) not in keys],
         )
 
     def merged(self, other: "BatchOutcome") -> "BatchOutcome":
         return BatchOutcome(
-            self.detected + other.detected,
-            self.handoffs + other.handoffs,
-            self.duplicates + other.duplicates,
-            self.judged + other.judged,
-            self.judged_with_model + other.judged_with_model,
-            self.model_skipped + other.model_skipped,
+            detected=self.detected + other.detected,
+            handoffs=self.handoffs + other.handoffs,
+            duplicates=self.duplicates + other.duplicates,
+            judged=self.judged + other.judged,
+            judged_with_model=self.judged_with_model + other.judged_with_model,
+            model_skipped=self.model_skipped + other.model_skipped,
         )
-
-
-def key_of(event: EventEnvelope) -> ConversationKey:
-    """The conversation an event is about."""
-    return ConversationKey(
-        event.tenant_id, event.agent_id, event.environment.value, event.conversation_id
-    )
 
 
 async def evaluate_batch(

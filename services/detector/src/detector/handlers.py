@@ -11,7 +11,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Histogram
 
 from detector import repository
-from detector.engine import BatchOutcome, Inbound, evaluate_batch, key_of
+from detector.engine import BatchOutcome, Inbound, evaluate_batch
 from detector.escalations import detected_event, handoff_command
 from detector.language import LanguageJudge
 from detector.policy import idle_decision, resume
@@ -150,7 +150,7 @@ def register(
             # whose messages the saved states have seen; they publish the same events again.
             with tracing.escalations(SERVICE, accepted, outcome.detected, started):
                 await _publish(broker, outcome.detected, outcome.handoffs)
-            store.published(key_of(event) for event in outcome.detected)
+            store.published(ConversationKey.of(event) for event in outcome.detected)
         DUPLICATES.inc(outcome.duplicates)
         JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
         JUDGED.labels("yes").inc(outcome.judged_with_model)

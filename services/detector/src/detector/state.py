@@ -9,7 +9,7 @@ from uuid import UUID
 from detector.language.topics import topic_and_area
 from escalator_schemas.chat import ChatMessage, CustomerProfile
 from escalator_schemas.classification import Area, Topic
-from escalator_schemas.events import EscalationDetected, HandoffCommand
+from escalator_schemas.events import EscalationDetected, EventEnvelope, HandoffCommand
 
 TRANSCRIPT_LENGTH = 20
 """Messages kept for the escalation's transcript and for reading the customer's mood."""
@@ -37,10 +37,9 @@ class ConversationKey:
     conversation_id: str
 
     @classmethod
-    def of(cls, message: ChatMessage) -> "ConversationKey":
-        return cls(
-            message.tenant_id, message.agent_id, message.environment.value, message.conversation_id
-        )
+    def of(cls, item: ChatMessage | EventEnvelope) -> "ConversationKey":
+        """The conversation of a chat message, or the one an event is about."""
+        return cls(item.tenant_id, item.agent_id, item.environment.value, item.conversation_id)
 
 
 @dataclass(frozen=True, slots=True)
