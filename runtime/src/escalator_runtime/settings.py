@@ -4,14 +4,29 @@ Addresses come from the unprefixed variables the contract names (``KAFKA_BOOTSTR
 ``DATABASE_URL``) so one ``.env`` serves the whole stack.
 """
 
-from typing import Literal
+from types import NoneType, UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _may_be_none(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, UnionType) and NoneType in get_args(annotation)
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any, info: ValidationInfo) -> Any:
+        """An optional setting given empty (``DETECTOR_LLM_BASE_URL=`` in an env file, or a
+        compose ``${VAR:-}``) is None: no LLM, no limit. Not an empty URL, nor a refusal."""
+        name = info.field_name
+        if value == "" and name is not None and _may_be_none(cls.model_fields[name].annotation):
+            return None
+        return value
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",

@@ -47,14 +47,14 @@ class DetectorSettings(ServiceSettings):
         " read (a backlog: the detector is behind) is judged from the lexical cues alone, so the"
         " backlog drains instead of growing behind the model. Measured from the record's"
         " timestamp: the producer's (or, with LogAppendTime, the broker's) clock must agree with"
-        " the detector's (NTP). Unset: the model is always asked.",
+        " the detector's (NTP). Empty: the model is always asked.",
     )
     judge_model_time_share: float | None = Field(
         default=0.5,
         gt=0,
         le=2,
         description="CPU share the embedding model may use (cores); past it the lexical cues"
-        " decide alone. Unset for no limit.",
+        " decide alone. Empty for no limit.",
     )
     llm_base_url: str | None = Field(
         default=None,
