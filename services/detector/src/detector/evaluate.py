@@ -1,5 +1,6 @@
 """``make eval FILE=…``: detection quality over labelled conversations (JSON lines in the
-format of ``shared/datasets/dev.jsonl``), decided by the detector's own engine.
+format of ``shared/datasets/dev.jsonl``, or condition rows in the judge's training format, as in
+``data/corpus/near_misses.jsonl``), decided by the detector's own engine.
 
 Prints precision, recall, F1 and the false-escalation rate of the escalate/no-escalate decision,
 then, over the conversations rightly escalated, how often the escalation came at the expected
@@ -63,12 +64,40 @@ def config_of(row: dict[str, Any]) -> EscalationConfig:
     )
 
 
+_ACKNOWLEDGEMENT = "Thanks, let me check that for you."
+
+
+def _as_conversation(row: dict[str, Any]) -> dict[str, Any]:
+    """A condition row (``condition``, ``text``, ``earlier``, ``match``: the format the
+    condition judge is trained on) as a labelled conversation: its earlier customer messages,
+    each acknowledged by the AI, then its text, with the condition as the agent's one trigger
+    (no keywords)."""
+    messages: list[dict[str, Any]] = []
+    for earlier in row.get("earlier", []):
+        messages.append({"role": "customer", "text": earlier})
+        messages.append({"role": "ai", "text": _ACKNOWLEDGEMENT, "ai_confidence": 0.95})
+    messages.append({"role": "customer", "text": row["text"]})
+    expected: dict[str, Any] = {"escalate": bool(row["match"])}
+    if row["match"]:
+        expected |= {"at_index": len(messages) - 1, "triggers": ["condition"]}
+    return {
+        "messages": messages,
+        "config": {
+            "keywords": [],
+            "conditions": [{"label": "condition", "description": row["condition"]}],
+        },
+        "expected": expected,
+    }
+
+
 def load_cases(path: Path) -> list[Case]:
     cases = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         if not line.strip():
             continue
         row = json.loads(line)
+        if "messages" not in row and "condition" in row:
+            row = _as_conversation(row)
         case_id = str(row.get("id", f"case-{number}"))
         config = AgentConfigVersion(
             tenant_id="eval", agent_id=case_id, version=1, config=config_of(row)
@@ -136,8 +165,11 @@ def report(verdicts: Sequence[Verdict], elapsed: float, judged: int, with_model:
         for v in tp
         if v.detected and v.detected.trigger.kind.value in v.case.expected.get("triggers", [])
     ]
+    with_urgency = [v for v in tp if "urgency" in v.case.expected]
     same_urgency = [
-        v for v in tp if v.detected and v.detected.urgency.value == v.case.expected.get("urgency")
+        v
+        for v in with_urgency
+        if v.detected and v.detected.urgency.value == v.case.expected["urgency"]
     ]
     with_topic = [v for v in verdicts if "topic" in v.case.expected]
     messages = sum(len(v.case.messages) for v in verdicts)
@@ -150,7 +182,7 @@ def report(verdicts: Sequence[Verdict], elapsed: float, judged: int, with_model:
         ("at the right message", _ratio(len(right_message), len(tp))),
         ("trigger kinds agree (all)", _ratio(len(same_triggers), len(tp))),
         ("deciding trigger expected", _ratio(len(deciding_expected), len(tp))),
-        ("urgency agrees", _ratio(len(same_urgency), len(tp))),
+        ("urgency agrees", _ratio(len(same_urgency), len(with_urgency))),
         (
             "topic accuracy",
             _ratio(sum(v.topic == v.case.expected["topic"] for v in with_topic), len(with_topic)),
