@@ -1,7 +1,8 @@
-"""Issue 3/10: one slow batch does not hold up every conversation. The detector's consumers
+"""Issue 3/10: one slow message does not hold up every conversation. The detector's consumers
 each own their own partitions, so while a batch waits on a slow language model (here a real
 HTTP LLM on 127.0.0.1 that stalls on one message), conversations on the other consumer's
-partitions are still decided, and the stalled one is decided once the model answers."""
+partitions are still decided, and the stalled one is decided once the model answers. Within
+a batch, the conversations that need no model are decided and published first."""
 
 import asyncio
 import json
@@ -132,5 +133,71 @@ async def test_a_batch_waiting_on_the_model_does_not_hold_up_other_partitions(
             events = [EscalationDetected.model_validate_json(r.value) for r in both]
             assert [e.conversation_id for e in events] == [fast, slow]
             assert {e.trigger.kind for e in events} == {"keyword"}
+        finally:
+            detector.stop()
+
+
+async def test_in_a_batch_waiting_on_the_model_the_other_conversations_go_first(
+    kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
+) -> None:
+    url, llm = stalling_llm
+    tenant, agent = f"t-{unique}", f"a-{unique}"
+    await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=None))
+    detector = ServiceProcess(
+        "detector.main",
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "DATABASE_URL": database,
+            "DETECTOR_CONSUMERS": "1",
+            "DETECTOR_LLM_BASE_URL": url,
+            "DETECTOR_LLM_TIMEOUT_SECONDS": "120",
+        },
+        "DETECTOR_PORT",
+    )
+    slow, fast = f"slow-{unique}", f"fast-{unique}"
+    sent_at = (now() - timedelta(seconds=1)).isoformat()
+    common = {"tenant_id": tenant, "agent_id": agent, "sent_at": sent_at}
+    # The customer's message is for the LLM to judge (the agent has a trigger condition); the
+    # AI's answer, below its confidence threshold, escalates the other conversation by itself.
+    waits = common | {
+        "message_id": f"{slow}-1",
+        "conversation_id": slow,
+        "role": "customer",
+        "text": f"I want to talk to a human about my order ({STALL})",
+    }
+    unsure = common | {
+        "message_id": f"{fast}-2",
+        "conversation_id": fast,
+        "role": "ai",
+        "text": "I am not sure, maybe try restarting it?",
+        "ai_confidence": 0.1,
+    }
+    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
+        try:
+            # Both are there before the detector starts: its first poll reads them together.
+            for document, key in ((waits, slow), (unsure, fast)):
+                await send.send_and_wait(
+                    topics.CHAT_MESSAGES,
+                    json.dumps(document).encode(),
+                    key=key.encode(),
+                    partition=0,
+                )
+            await detector.start()
+            assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
+            decided = await escalations.wait_for_matching(
+                lambda r: r.key in (slow.encode(), fast.encode()), count=1, within=60
+            )
+            assert [r.key for r in decided] == [fast.encode()]
+            assert not llm.release.is_set()
+
+            llm.release.set()
+            both = await escalations.wait_for_matching(
+                lambda r: r.key in (slow.encode(), fast.encode()), count=2, within=60
+            )
+            events = [EscalationDetected.model_validate_json(r.value) for r in both]
+            assert [(e.conversation_id, e.trigger.kind) for e in events] == [
+                (fast, "confidence"),
+                (slow, "keyword"),
+            ]
         finally:
             detector.stop()

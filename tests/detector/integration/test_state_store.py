@@ -3,7 +3,8 @@ saves them only if nobody else wrote them since (real PostgreSQL). A write by th
 resume or another instance makes it read the state again and decide anew before anything is
 published; a replay of a batch whose publishing failed publishes the same events again."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,8 @@ from prometheus_client import REGISTRY
 
 from detector import repository
 from detector.engine import Inbound, evaluate_batch
-from detector.handlers import decide
+from detector.handlers import decide, decide_in_parts
+from detector.language import Judgement, Judging, Utterance
 from detector.policy import resume
 from detector.state import ConversationKey, ConversationState
 from detector.store import StateStore
@@ -194,3 +196,47 @@ async def test_the_cache_keeps_the_most_recently_used_states(pool: Pool, unique:
     for chat in chats:
         version, state = await stored(pool, chat.key)
         assert (version, state.turns) == (12, 1)
+
+
+class ModelWaitingJudge(ScriptedJudge):
+    """Settles every message at once but those marked "[model]", which wait for ``release``
+    (a model's answer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    def start(self, utterances: Sequence[Utterance]) -> Judging:
+        ready = [None if "[model]" in u.text else self._one(u) for u in utterances]
+
+        async def finish() -> list[Judgement]:
+            await self.release.wait()
+            return [self._one(u) for u in utterances]
+
+        return Judging(ready, finish)
+
+
+async def test_conversations_the_cues_settle_are_saved_and_handed_on_before_the_model_answers(
+    pool: Pool, unique: str
+) -> None:
+    store, judge = StateStore(pool, 100), ModelWaitingJudge()
+    waiting, quick = Chat(f"w-{unique}"), Chat(f"q-{unique}")
+    batch = [
+        waiting.message("customer", "the zip broke again [model] [angry]"),
+        quick.message("customer", "talk to a human"),
+    ]
+    parts = decide_in_parts(store, batch, judge)
+    first = await anext(parts)
+    assert [e.conversation_id for e in first.detected] == [quick.conversation]
+    assert (await stored(pool, quick.key))[0] == 1
+    async with pool.acquire() as connection:
+        assert await repository.read_states(connection, [waiting.key]) == {}
+
+    judge.release.set()
+    second = await anext(parts)
+    assert [(e.conversation_id, e.trigger.kind) for e in second.detected] == [
+        (waiting.conversation, "sentiment")
+    ]
+    assert (await stored(pool, waiting.key))[0] == 1
+    with pytest.raises(StopAsyncIteration):
+        await anext(parts)

@@ -513,3 +513,21 @@ def test_asking_whether_one_must_talk_to_a_person(judge: EmbeddedJudge) -> None:
 )
 def test_a_latest_date_is_a_deadline(judge: EmbeddedJudge, text: str) -> None:
     assert one(judge, text).urgency.present
+
+
+async def test_start_settles_what_the_cues_can_and_leaves_the_rest_for_the_model(
+    judge: EmbeddedJudge,
+) -> None:
+    counting = CountingEmbedder(judge)
+    staged = EmbeddedJudge(embedder=counting, model_time_share=None)  # type: ignore[arg-type]
+    texts = ["Thanks, that's all!", "Hmm, the zip broke again after two days.", "Do you ship?"]
+    utterances = [Utterance(text=t) for t in texts]
+    judging = staged.start(utterances)
+    ready = list(judging.ready)
+    assert [j is None for j in ready] == [False, True, False]
+    assert counting.texts == []  # the model has not been asked yet
+    finished = await judging.finish()
+    assert counting.texts == [texts[1]]
+    assert [finished[0], finished[2]] == [ready[0], ready[2]]
+    assert finished[1].used_model
+    assert finished == judge.judge_sync(utterances)

@@ -6,11 +6,11 @@ it can batch its model calls.
 """
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from detector.escalations import detected_event, handoff_command
-from detector.language import Judgement, LanguageJudge, Utterance
+from detector.language import Judgement, LanguageJudge, Utterance, start_judging
 from detector.policy import keywords_in, observe
 from detector.state import ConversationKey, ConversationState, Decided
 from escalator_schemas.chat import ChatMessage, Role
@@ -56,18 +56,19 @@ class BatchOutcome:
         )
 
 
-async def evaluate_batch(
-    inbound: Sequence[Inbound],
-    states: dict[ConversationKey, ConversationState],
-    judge: LanguageJudge,
-) -> BatchOutcome:
-    """Apply ``inbound`` (in order) to ``states`` (mutated), returning the events to publish.
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A batch read against its states: what the judge is asked, and for which message."""
 
-    ``states`` must hold a state (possibly new) for every conversation of the batch. Each keeps
-    the events decided for it (``ConversationState.last_events``): a message seen before that
-    decided events in the batch that last saved the state yields them again.
-    """
-    outcome = BatchOutcome()
+    keys: list[ConversationKey]
+    keywords: list[tuple[str, ...]]
+    utterances: list[Utterance]
+    judged_at: list[int | None]
+    """Per message, the index of its utterance (None: an AI message, a paused conversation's
+    or a message seen before)."""
+
+
+def _read(inbound: Sequence[Inbound], states: dict[ConversationKey, ConversationState]) -> _Batch:
     keywords: list[tuple[str, ...]] = []
     utterances: list[Utterance] = []
     judged_at: list[int | None] = []
@@ -101,25 +102,42 @@ async def evaluate_batch(
         else:
             judged_at.append(None)
         earlier.append(message.text)
+    return _Batch(keys, keywords, utterances, judged_at)
 
-    judgements: list[Judgement] = await judge.judge(utterances) if utterances else []
-    outcome.judged = len(judgements)
-    outcome.judged_with_model = sum(j.used_model for j in judgements)
-    outcome.model_skipped.update(j.model_skipped for j in judgements if j.model_skipped)
 
-    decided: dict[ConversationKey, list[Decided]] = {key: [] for key in keys}
-    for item, key, found, index in zip(inbound, keys, keywords, judged_at, strict=True):
+def _apply(
+    inbound: Sequence[Inbound],
+    states: dict[ConversationKey, ConversationState],
+    batch: _Batch,
+    judgements: Sequence[Judgement | None],
+    conversations: Collection[ConversationKey],
+) -> BatchOutcome:
+    """Apply the messages of ``conversations`` (in order) to their states, with the
+    judgements of their utterances (present for every one of them)."""
+    outcome = BatchOutcome()
+    decided: dict[ConversationKey, list[Decided]] = {}
+    for item, key, found, index in zip(
+        inbound, batch.keys, batch.keywords, batch.judged_at, strict=True
+    ):
+        if key not in conversations:
+            continue
         message = item.message
         state = states[key]
+        events = decided.setdefault(key, [])
         if state.seen(message.message_id):
             outcome.duplicates += 1
             for kept in state.last_events:
                 if kept.message_id == message.message_id:  # a replay: the same events again
                     outcome.detected.append(kept.detected)
                     outcome.handoffs.append(kept.handoff)
-                    decided[key].append(kept)
+                    events.append(kept)
             continue
         judgement = judgements[index] if index is not None else None
+        if judgement is not None:
+            outcome.judged += 1
+            outcome.judged_with_model += judgement.used_model
+            if judgement.model_skipped:
+                outcome.model_skipped[judgement.model_skipped] += 1
         decision = observe(state, message, item.config.config, judgement, found)
         if decision is None:
             continue
@@ -127,7 +145,48 @@ async def evaluate_batch(
         handoff = handoff_command(detected, item.config)
         outcome.detected.append(detected)
         outcome.handoffs.append(handoff)
-        decided[key].append(Decided(message.message_id, detected, handoff))
+        events.append(Decided(message.message_id, detected, handoff))
     for key, events in decided.items():
         states[key].last_events = events
     return outcome
+
+
+async def evaluate_batch(
+    inbound: Sequence[Inbound],
+    states: dict[ConversationKey, ConversationState],
+    judge: LanguageJudge,
+) -> BatchOutcome:
+    """Apply ``inbound`` (in order) to ``states`` (mutated), returning the events to publish.
+
+    ``states`` must hold a state (possibly new) for every conversation of the batch. Each keeps
+    the events decided for it (``ConversationState.last_events``): a message seen before that
+    decided events in the batch that last saved the state yields them again.
+    """
+    batch = _read(inbound, states)
+    judgements = await judge.judge(batch.utterances) if batch.utterances else []
+    return _apply(inbound, states, batch, judgements, set(batch.keys))
+
+
+async def evaluate_in_parts(
+    inbound: Sequence[Inbound],
+    states: dict[ConversationKey, ConversationState],
+    judge: LanguageJudge,
+) -> AsyncIterator[tuple[set[ConversationKey], BatchOutcome]]:
+    """``evaluate_batch`` in up to two parts, each with the conversations it decided: first
+    the conversations whose messages the judge's cheap signals settle, at once; then those
+    with a message the judge's model must read, once it has. A keyword, a low confidence or a
+    turn limit is then never held up by another conversation's model call."""
+    batch = _read(inbound, states)
+    judging = start_judging(judge, batch.utterances) if batch.utterances else None
+    waiting = set()
+    if judging is not None:
+        waiting = {
+            key
+            for key, index in zip(batch.keys, batch.judged_at, strict=True)
+            if index is not None and judging.ready[index] is None
+        }
+    now = set(batch.keys) - waiting
+    if now:
+        yield now, _apply(inbound, states, batch, judging.ready if judging else [], now)
+    if waiting and judging is not None:
+        yield waiting, _apply(inbound, states, batch, await judging.finish(), waiting)

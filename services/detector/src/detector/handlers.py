@@ -2,7 +2,8 @@
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -11,7 +12,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Histogram
 
 from detector import repository
-from detector.engine import BatchOutcome, Inbound, evaluate_batch
+from detector.engine import BatchOutcome, Inbound, evaluate_batch, evaluate_in_parts
 from detector.escalations import detected_event, handoff_command
 from detector.language import LanguageJudge
 from detector.policy import idle_decision, resume
@@ -106,27 +107,41 @@ async def _publish(
         )
 
 
-async def decide(
+async def decide_in_parts(
     store: StateStore, inbound: Sequence[Inbound], judge: LanguageJudge
-) -> BatchOutcome:
-    """Apply a batch to its conversations' states and save them. Conversations someone else
-    wrote meanwhile (``StateStore.save``) are read again and their messages decided anew, so
-    what is returned was decided from the states as stored."""
+) -> AsyncGenerator[BatchOutcome, None]:
+    """Apply a batch to its conversations' states and save them, in up to two parts
+    (``evaluate_in_parts``): the conversations the cheap signals settle, then those waiting
+    on the model. Each part is saved before it is yielded. Conversations someone else wrote
+    meanwhile (``StateStore.save``) are read again and their messages decided anew, so what is
+    yielded was decided from the states as stored."""
     keys = [ConversationKey.of(item.message) for item in inbound]
     try:
         states = await store.load(keys)
-        outcome = await evaluate_batch(inbound, states, judge)
-        changed = await store.save(states)
-        while changed:
-            STALE_STATES.inc(len(changed))
-            again = [item for item, key in zip(inbound, keys, strict=True) if key in changed]
-            states = await store.load(changed)
-            redone = await evaluate_batch(again, states, judge)
-            outcome = outcome.without(changed).merged(redone)
-            changed = await store.save(states)
+        async for part, decided in evaluate_in_parts(inbound, states, judge):
+            outcome = decided
+            changed = await store.save({key: states[key] for key in part})
+            while changed:
+                STALE_STATES.inc(len(changed))
+                again = [item for item, key in zip(inbound, keys, strict=True) if key in changed]
+                fresh = await store.load(changed)
+                redone = await evaluate_batch(again, fresh, judge)
+                outcome = outcome.without(changed).merged(redone)
+                changed = await store.save(fresh)
+            yield outcome
     except BaseException:
         store.forget(keys)
         raise
+
+
+async def decide(
+    store: StateStore, inbound: Sequence[Inbound], judge: LanguageJudge
+) -> BatchOutcome:
+    """``decide_in_parts``, all parts at once."""
+    outcome = BatchOutcome()
+    async with aclosing(decide_in_parts(store, inbound, judge)) as parts:
+        async for part in parts:
+            outcome = outcome.merged(part)
     return outcome
 
 
@@ -143,19 +158,22 @@ def register(
         accepted: Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]],
         started: int,
     ) -> None:
-        """Decide a batch and save its conversations' states, then publish what it decided."""
+        """Decide a batch and save its conversations' states, then publish what it decided:
+        what the cheap signals settle first, what waits on the model after it."""
         with BATCH_SECONDS.time():
-            outcome = await decide(store, inbound, judge)
-            # Published after the states are saved: a crash in between replays the batch,
-            # whose messages the saved states have seen; they publish the same events again.
-            with tracing.escalations(SERVICE, accepted, outcome.detected, started):
-                await _publish(broker, outcome.detected, outcome.handoffs)
-            store.published(ConversationKey.of(event) for event in outcome.detected)
-        DUPLICATES.inc(outcome.duplicates)
-        JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
-        JUDGED.labels("yes").inc(outcome.judged_with_model)
-        for reason, count in outcome.model_skipped.items():
-            MODEL_SKIPPED.labels(reason).inc(count)
+            async with aclosing(decide_in_parts(store, inbound, judge)) as parts:
+                async for outcome in parts:
+                    # Published after the states are saved: a crash in between replays the
+                    # batch, whose messages the saved states have seen; they publish the same
+                    # events again.
+                    with tracing.escalations(SERVICE, accepted, outcome.detected, started):
+                        await _publish(broker, outcome.detected, outcome.handoffs)
+                    store.published(ConversationKey.of(event) for event in outcome.detected)
+                    DUPLICATES.inc(outcome.duplicates)
+                    JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
+                    JUDGED.labels("yes").inc(outcome.judged_with_model)
+                    for reason, count in outcome.model_skipped.items():
+                        MODEL_SKIPPED.labels(reason).inc(count)
 
     async def on_chat_messages(records: Records) -> None:
         started = time.time_ns()

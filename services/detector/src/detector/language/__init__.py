@@ -10,9 +10,9 @@ at a time, so an implementation can batch its model calls. Implementations:
   with a timeout and a fallback to the embedded judge.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
@@ -95,3 +95,29 @@ class LanguageJudge(Protocol):
     async def judge(self, utterances: Sequence[Utterance]) -> list[Judgement]:
         """One ``Judgement`` per utterance, in order."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Judging:
+    """Judgements in two steps, so that what the cheap signals settle is not held up by the
+    messages a model must read (tens of milliseconds embedded, seconds for an external LLM)."""
+
+    ready: Sequence[Judgement | None]
+    """One per utterance: its judgement when it needs no model, else None."""
+    finish: Callable[[], Awaitable[list[Judgement]]]
+    """Every judgement, in order, once the model answered (the ready ones unchanged)."""
+
+
+@runtime_checkable
+class StagedJudge(LanguageJudge, Protocol):
+    def start(self, utterances: Sequence[Utterance]) -> Judging:
+        """Read ``utterances`` with the cheap signals now; the model's part waits for
+        ``Judging.finish``."""
+        ...
+
+
+def start_judging(judge: LanguageJudge, utterances: Sequence[Utterance]) -> Judging:
+    """``judge.start`` where the judge has it; else every judgement waits for ``judge``."""
+    if isinstance(judge, StagedJudge):
+        return judge.start(utterances)
+    return Judging([None] * len(utterances), lambda: judge.judge(utterances))

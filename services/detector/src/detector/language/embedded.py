@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 import structlog
 
-from detector.language import Judgement, Utterance
+from detector.language import Judgement, Judging, Utterance
 from detector.language.conditions import concepts, embed_clauses, relation_features, z_calm
 from detector.language.drafts import Draft, draft, finish
 from detector.language.lexicon import cue_lexicon, topic_lexicon
@@ -121,16 +121,29 @@ class EmbeddedJudge:
             self._embedder.embed(["warm-up: page the model weights in"])
 
     async def judge(self, utterances: Sequence[Utterance]) -> list[Judgement]:
+        return await self.start(utterances).finish()
+
+    def start(self, utterances: Sequence[Utterance]) -> Judging:
+        """The cues' pass now; the messages they leave open wait for the model in ``finish``."""
         drafts = [draft(utterance, self._weights) for utterance in utterances]
         chosen = self._choose(drafts)
-        if chosen:
-            try:
-                seconds = await asyncio.to_thread(self._consult, chosen)
-            except Exception:  # any model failure: the cues still answer
-                self._model_failed(chosen)
-            else:
-                self._budget.settle(len(chosen), seconds)
-        return [finish(item) for item in drafts]
+        waiting = {id(item) for item in chosen}
+        ready = [None if id(item) in waiting else finish(item) for item in drafts]
+
+        async def with_model() -> list[Judgement]:
+            if chosen:
+                try:
+                    seconds = await asyncio.to_thread(self._consult, chosen)
+                except Exception:  # any model failure: the cues still answer
+                    self._model_failed(chosen)
+                else:
+                    self._budget.settle(len(chosen), seconds)
+            return [
+                judgement if judgement is not None else finish(item)
+                for judgement, item in zip(ready, drafts, strict=True)
+            ]
+
+        return Judging(ready, with_model)
 
     def judge_sync(self, utterances: Sequence[Utterance]) -> list[Judgement]:
         """The same as ``judge``, blocking (for tools and benchmarks)."""

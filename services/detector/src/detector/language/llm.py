@@ -16,7 +16,14 @@ import httpx
 import structlog
 from pydantic import BaseModel, Field, ValidationError
 
-from detector.language import ConditionMatch, Judgement, LanguageJudge, Utterance
+from detector.language import (
+    ConditionMatch,
+    Judgement,
+    Judging,
+    LanguageJudge,
+    Utterance,
+    start_judging,
+)
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
 
@@ -90,36 +97,48 @@ class LlmJudge:
             await self._client.aclose()
 
     async def judge(self, utterances: Sequence[Utterance]) -> list[Judgement]:
+        return await self.start(utterances).finish()
+
+    def start(self, utterances: Sequence[Utterance]) -> Judging:
+        """Messages without trigger conditions are settled by the embedded judge alone (at
+        once where its cues suffice); the others wait for the LLM's answer."""
         groups: dict[tuple[TriggerCondition, ...], list[int]] = {}
         for index, utterance in enumerate(utterances):
             if utterance.conditions:
                 groups.setdefault(utterance.conditions, []).append(index)
+        embedded = start_judging(self._fallback, utterances)
         if not groups or time.monotonic() < self._paused_until:
-            return await self._fallback.judge(utterances)
-        # The embedded judge runs meanwhile: it answers the rest and is the fallback.
-        embedded = asyncio.ensure_future(self._fallback.judge(utterances))
-        try:
-            answers = await asyncio.gather(
-                *(
-                    self._ask(conditions, [utterances[i] for i in idx])
-                    for conditions, idx in groups.items()
-                ),
-                return_exceptions=True,
-            )
-        except BaseException:
-            embedded.cancel()
-            raise
-        judged = list(await embedded)
-        for (conditions, indices), answer in zip(groups.items(), answers, strict=True):
-            if isinstance(answer, BaseException):
-                self._failed(answer)
-                for i in indices:
-                    judged[i] = _noted(judged[i], f"llm unavailable ({type(answer).__name__})")
-                continue
-            self._failures = 0
-            for position, i in enumerate(indices):
-                judged[i] = _merged(judged[i], conditions, answer.get(position))
-        return judged
+            return embedded
+        asked = {i for indices in groups.values() for i in indices}
+        ready = [None if i in asked else judgement for i, judgement in enumerate(embedded.ready)]
+
+        async def with_llm() -> list[Judgement]:
+            # The embedded judge's model runs meanwhile: it answers the rest and is the fallback.
+            fallback = asyncio.ensure_future(embedded.finish())
+            try:
+                answers = await asyncio.gather(
+                    *(
+                        self._ask(conditions, [utterances[i] for i in idx])
+                        for conditions, idx in groups.items()
+                    ),
+                    return_exceptions=True,
+                )
+            except BaseException:
+                fallback.cancel()
+                raise
+            judged = list(await fallback)
+            for (conditions, indices), answer in zip(groups.items(), answers, strict=True):
+                if isinstance(answer, BaseException):
+                    self._failed(answer)
+                    for i in indices:
+                        judged[i] = _noted(judged[i], f"llm unavailable ({type(answer).__name__})")
+                    continue
+                self._failures = 0
+                for position, i in enumerate(indices):
+                    judged[i] = _merged(judged[i], conditions, answer.get(position))
+            return judged
+
+        return Judging(ready, with_llm)
 
     def _failed(self, error: BaseException) -> None:
         self._failures += 1
