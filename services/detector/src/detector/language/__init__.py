@@ -12,7 +12,7 @@ at a time, so an implementation can batch its model calls. Implementations:
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
@@ -108,7 +108,6 @@ class Judging:
     """Every judgement, in order, once the model answered (the ready ones unchanged)."""
 
 
-@runtime_checkable
 class StagedJudge(LanguageJudge, Protocol):
     def start(self, utterances: Sequence[Utterance]) -> Judging:
         """Read ``utterances`` with the cheap signals now; the model's part waits for
@@ -117,7 +116,11 @@ class StagedJudge(LanguageJudge, Protocol):
 
 
 def start_judging(judge: LanguageJudge, utterances: Sequence[Utterance]) -> Judging:
-    """``judge.start`` where the judge has it; else every judgement waits for ``judge``."""
-    if isinstance(judge, StagedJudge):
-        return judge.start(utterances)
+    """``judge.start`` where the judge is a ``StagedJudge``; else every judgement waits for
+    ``judge.judge``. (Duck-typed: a runtime protocol check costs more than the rest of a
+    small batch's bookkeeping.)"""
+    start = getattr(judge, "start", None)
+    if start is not None:
+        judging: Judging = start(utterances)
+        return judging
     return Judging([None] * len(utterances), lambda: judge.judge(utterances))
