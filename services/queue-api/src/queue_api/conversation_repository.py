@@ -14,8 +14,13 @@ MAX_MESSAGES = 1_000
 """Messages of one conversation a backtest replays (the detector's limit)."""
 
 
-def message_row(message: ChatMessage) -> dict[str, Any]:
-    document = without_nul(message.model_dump(mode="json"))
+def message_row(message: ChatMessage, read_from: bytes | None = None) -> dict[str, Any]:
+    """The row of ``message``; ``read_from``: the JSON it was read from, when at hand. JSON
+    can only write U+0000 escaped, so when that holds no "\\u0000" the message holds no
+    character the database refuses, and looking for one in every field is skipped."""
+    document = message.model_dump(mode="json")
+    if read_from is None or b"\\u0000" in read_from:
+        document = without_nul(document)
     return {
         "tenant_id": document["tenant_id"],
         "agent_id": document["agent_id"],

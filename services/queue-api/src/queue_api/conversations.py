@@ -51,7 +51,9 @@ async def _store_one_by_one(pool: Pool, accepted: Accepted) -> tuple[int, list[R
     for record, message in accepted:
         try:
             async with pool.acquire() as connection:
-                stored += await sql.store_messages(connection, [sql.message_row(message)])
+                stored += await sql.store_messages(
+                    connection, [sql.message_row(message, record.value)]
+                )
         except asyncpg.DataError as error:
             refused.append(Rejected(record, f"database refused it: {error}", "database_error"))
     return stored, refused
@@ -61,7 +63,7 @@ async def store(pool: Pool, accepted: Accepted) -> tuple[int, list[Rejected]]:
     """Store a batch's valid messages; returns how many were new, and the refused ones."""
     if not accepted:
         return 0, []
-    rows = [sql.message_row(message) for _record, message in accepted]
+    rows = [sql.message_row(message, record.value) for record, message in accepted]
     try:
         async with pool.acquire() as connection:
             return await sql.store_messages(connection, rows), []
