@@ -21,6 +21,7 @@ import structlog
 from detector.language import Judgement, Judging, Utterance
 from detector.language.conditions import concepts, embed_clauses, relation_features, z_calm
 from detector.language.drafts import Draft, draft, finish
+from detector.language.features import report_features
 from detector.language.lexicon import cue_lexicon, topic_lexicon
 from detector.language.matching import (
     RULED_OUT,
@@ -216,7 +217,15 @@ class EmbeddedJudge:
                 estimate.probability = task.full.probability(full)
                 item.notes.append(f"{name}: model {estimate.probability:.2f} (cues {lexical:.2f})")
         item.judge_clauses()  # conditions about anger or urgency follow the refined estimates
-        for i, j in item.relation_wanted():
+        wanted = item.relation_wanted()
+        reported = (
+            weights.report.probability(
+                np.concatenate([vector, np.asarray(report_features(item.reading))])
+            )
+            if wanted
+            else 1.0
+        )
+        for i, j in wanted:
             condition_plan = item.plans[i]
             embed_clauses(condition_plan, self._embedder, weights.calibration)
             similarity = weights.relation.probability(
@@ -230,7 +239,7 @@ class EmbeddedJudge:
             )
             verdict = item.verdicts[i][j]
             if similarity > verdict.score and not not_a_report(
-                condition_plan.clauses[j], item.reading
+                condition_plan.clauses[j], item.reading, reported
             ):
                 item.verdicts[i][j] = ClauseVerdict(
                     similarity,

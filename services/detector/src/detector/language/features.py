@@ -253,5 +253,18 @@ def intent_features(
     ]
 
 
+REPORT_GROUPS = ("hypothetical", "denied", "shopping", "all_fine", "mild")
+"""Cue groups of what is no report of the customer's own trouble (``report_features``)."""
+
+
+def report_features(reading: Reading) -> list[float]:
+    """The lexical side of "does this message report the customer's own situation?": a
+    question, and the cue groups of a "what if", a denial, a shopper, all being fine or small
+    (the embedding carries the rest: whose problem it is, whether it is over)."""
+    return [1.0 if reading.question else 0.0] + [
+        1.0 if reading.has(group) else 0.0 for group in REPORT_GROUPS
+    ]
+
+
 def readings(texts: tuple[str, ...]) -> tuple[Reading, ...]:
     return tuple(read(text) for text in texts)

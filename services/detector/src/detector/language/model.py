@@ -146,6 +146,8 @@ class Weights:
     urgency: Task
     intent: Task
     relation: Logistic
+    report: Logistic
+    """Whether a message reports the customer's own situation (embedding + report features)."""
     calibration: Calibration
 
 
@@ -178,6 +180,7 @@ def shipped_weights() -> Weights:
         urgency=_task(arrays, "urgency"),
         intent=_task(arrays, "intent"),
         relation=_logistic(arrays, "relation"),
+        report=_logistic(arrays, "report"),
         calibration=Calibration(
             calm_bank=np.asarray(arrays["calm_bank"], dtype=np.float32),
             neutral=np.asarray(arrays["neutral"], dtype=np.float32),
