@@ -18,6 +18,7 @@ from escalator_schemas import topics
 from escalator_schemas.events import EscalationDetected
 from tests.stack import (
     ServiceProcess,
+    TopicTail,
     demo_config,
     now,
     producer,
@@ -70,23 +71,45 @@ def stalling_llm() -> Iterator[tuple[str, StallingLlm]]:
             llm.release.set()  # before the server waits for its requests to end
 
 
+async def detector_asking(
+    llm_url: str, kafka: str, database: str, tenant: str, agent: str, consumers: int
+) -> ServiceProcess:
+    """A detector (not started) whose trigger conditions go to the LLM at ``llm_url``, for an
+    agent with the demo configuration."""
+    await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=None))
+    return ServiceProcess(
+        "detector.main",
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "DATABASE_URL": database,
+            "DETECTOR_CONSUMERS": str(consumers),
+            "DETECTOR_LLM_BASE_URL": llm_url,
+            "DETECTOR_LLM_TIMEOUT_SECONDS": "120",
+        },
+        "DETECTOR_PORT",
+    )
+
+
+async def first_while_the_model_waits(
+    escalations: TopicTail, llm: StallingLlm, fast: str, slow: str
+) -> list[EscalationDetected]:
+    """The escalations of conversations ``fast`` and ``slow``: ``fast``'s alone while the LLM
+    still holds ``slow``'s message, then both once it answers."""
+    keys = (fast.encode(), slow.encode())
+    decided = await escalations.wait_for_matching(lambda r: r.key in keys, count=1, within=60)
+    assert [r.key for r in decided] == [fast.encode()]
+    assert not llm.release.is_set()
+    llm.release.set()
+    both = await escalations.wait_for_matching(lambda r: r.key in keys, count=2, within=60)
+    return [EscalationDetected.model_validate_json(r.value) for r in both]
+
+
 async def test_a_batch_waiting_on_the_model_does_not_hold_up_other_partitions(
     kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
 ) -> None:
     url, llm = stalling_llm
     tenant, agent = f"t-{unique}", f"a-{unique}"
-    await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=None))
-    detector = ServiceProcess(
-        "detector.main",
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka,
-            "DATABASE_URL": database,
-            "DETECTOR_CONSUMERS": "2",
-            "DETECTOR_LLM_BASE_URL": url,
-            "DETECTOR_LLM_TIMEOUT_SECONDS": "120",
-        },
-        "DETECTOR_PORT",
-    )
+    detector = await detector_asking(url, kafka, database, tenant, agent, consumers=2)
 
     def chat(conversation: str, text: str) -> bytes:
         return json.dumps(
@@ -119,18 +142,7 @@ async def test_a_batch_waiting_on_the_model_does_not_hold_up_other_partitions(
                 key=fast.encode(),
                 partition=5,
             )
-            decided = await escalations.wait_for_matching(
-                lambda r: r.key in (slow.encode(), fast.encode()), count=1, within=60
-            )
-            # The other conversation was decided while the model still had the first one.
-            assert [r.key for r in decided] == [fast.encode()]
-            assert not llm.release.is_set()
-
-            llm.release.set()
-            both = await escalations.wait_for_matching(
-                lambda r: r.key in (slow.encode(), fast.encode()), count=2, within=60
-            )
-            events = [EscalationDetected.model_validate_json(r.value) for r in both]
+            events = await first_while_the_model_waits(escalations, llm, fast, slow)
             assert [e.conversation_id for e in events] == [fast, slow]
             assert {e.trigger.kind for e in events} == {"keyword"}
         finally:
@@ -142,18 +154,7 @@ async def test_in_a_batch_waiting_on_the_model_the_other_conversations_go_first(
 ) -> None:
     url, llm = stalling_llm
     tenant, agent = f"t-{unique}", f"a-{unique}"
-    await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=None))
-    detector = ServiceProcess(
-        "detector.main",
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka,
-            "DATABASE_URL": database,
-            "DETECTOR_CONSUMERS": "1",
-            "DETECTOR_LLM_BASE_URL": url,
-            "DETECTOR_LLM_TIMEOUT_SECONDS": "120",
-        },
-        "DETECTOR_PORT",
-    )
+    detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
     slow, fast = f"slow-{unique}", f"fast-{unique}"
     sent_at = (now() - timedelta(seconds=1)).isoformat()
     common = {"tenant_id": tenant, "agent_id": agent, "sent_at": sent_at}
@@ -184,17 +185,7 @@ async def test_in_a_batch_waiting_on_the_model_the_other_conversations_go_first(
                 )
             await detector.start()
             assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
-            decided = await escalations.wait_for_matching(
-                lambda r: r.key in (slow.encode(), fast.encode()), count=1, within=60
-            )
-            assert [r.key for r in decided] == [fast.encode()]
-            assert not llm.release.is_set()
-
-            llm.release.set()
-            both = await escalations.wait_for_matching(
-                lambda r: r.key in (slow.encode(), fast.encode()), count=2, within=60
-            )
-            events = [EscalationDetected.model_validate_json(r.value) for r in both]
+            events = await first_while_the_model_waits(escalations, llm, fast, slow)
             assert [(e.conversation_id, e.trigger.kind) for e in events] == [
                 (fast, "confidence"),
                 (slow, "keyword"),
