@@ -120,7 +120,7 @@ async def decide_in_parts(
         states = await store.load(keys)
         async for part, decided in evaluate_in_parts(inbound, states, judge):
             outcome = decided
-            changed = await store.save({key: states[key] for key in part})
+            changed = await store.save({k: s for k, s in states.items() if k in part})
             while changed:
                 STALE_STATES.inc(len(changed))
                 again = [item for item, key in zip(inbound, keys, strict=True) if key in changed]
