@@ -372,6 +372,19 @@ def test_a_creator_below_the_audience_limit(judge: EmbeddedJudge) -> None:
     assert not verdict(judge, CREATORS, text)[0]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a lifestyle creator with 120k followers, could you send me samples to review?",
+        "Sou criadora de conteúdo com 60 mil seguidores, vocês mandam amostras?",
+    ],
+)
+def test_a_creator_above_the_audience_limit_written_with_its_scale(
+    judge: EmbeddedJudge, text: str
+) -> None:
+    assert verdict(judge, CREATORS, text)[0]
+
+
 def test_a_reference_the_condition_says_how_to_recognise(judge: EmbeddedJudge) -> None:
     description = "The customer gives a Harbour Club number (these start with HC-)."
     assert verdict(judge, description, "Hi! hc-55102 here, can I book the tasting evening?")[0]

@@ -18,6 +18,10 @@ from detector.language.numbers import Kind, Limit, Quantity, durations, limits, 
         ("it's been two weeks", Quantity(14, Kind.DAYS)),
         ("in 3 hours", Quantity(3 / 24, Kind.DAYS)),
         ("hundreds of mugs", Quantity(200, Kind.COUNT)),
+        ("I have 48k followers", Quantity(48_000, Kind.COUNT, "followers")),
+        ("créatrice déco (48 k abonnés)", Quantity(48_000, Kind.COUNT, "abonnes")),
+        ("tengo 15 mil seguidores", Quantity(15_000, Kind.COUNT, "seguidores")),
+        ("1,2 Mio. Follower auf TikTok", Quantity(1_200_000, Kind.COUNT, "follower auf tiktok")),
     ],
 )
 def test_quantities(text: str, expected: Quantity) -> None:
@@ -50,6 +54,12 @@ def test_references_and_measures_are_not_counts(text: str) -> None:
 )
 def test_limits(condition: str, expected: Limit) -> None:
     assert limits(fold(condition)) == [expected]
+
+
+def test_a_scaled_limit_names_what_it_counts() -> None:
+    assert limits(fold("mais de 10 mil seguidores")) == [
+        Limit(">", 10_000, Kind.COUNT, "seguidores")
+    ]
 
 
 def test_repeat_counts_after_the_number_are_no_limits() -> None:

@@ -158,9 +158,21 @@ _NOT_COUNT_AFTER = re.compile(
     r"jahre|jahrig\w*|ans|th\b|st\b|nd\b|rd\b|points?|stars?|[/:.-]\d)"
 )
 _COUNT = re.compile(rf"(?<![\w#$€£.,/-])(?P<n>{_NUMBER})(?:\s?\+)?(?=[\s-]+\w)")
+# A count written with its scale: "48k followers", "48 k abonnés", "15 mil seguidores",
+# "1,2 Mio. Follower". ("m" is left out: "2m" is as often metres as millions.)
+_COUNT_SCALES = {
+    "k": 1e3, "mil": 1e3, "thousand": 1e3, "tausend": 1e3, "tsd": 1e3, "mio": 1e6,
+    "million": 1e6, "millions": 1e6, "millones": 1e6, "milhoes": 1e6, "millionen": 1e6,
+}  # fmt: skip
+_SCALED_COUNT = re.compile(
+    rf"(?<![\w#$€£.,/-])(?P<n>{_NUMBER})\s?(?P<scale>{'|'.join(_COUNT_SCALES)})\b\.?"
+    r"(?:\s?\+)?(?=[\s-]+\w)"
+)
 # What a count counts: the words after it in a message, the noun after it in a limit.
 _COUNTED_WORD = re.compile(r"[a-z][a-z0-9'-]*")
-_NOUN_AFTER = re.compile(rf"{_NUMBER}\s+(?P<noun>[a-z]{{3,}})")
+_NOUN_AFTER = re.compile(
+    rf"{_NUMBER}\s*(?:(?:{'|'.join(_COUNT_SCALES)})\b\.?)?\s+(?P<noun>[a-z]{{3,}})"
+)
 _MANY = re.compile(
     r"\b(?P<w>hundreds|thousands|cientos|centenares|miles|hunderte|tausende|centaines|milliers|"
     r"centenas|milhares) (?:of|de|von|d')"
@@ -317,6 +329,12 @@ def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     if any(word in folded for word in _GROUP_WORDS):
         for match in _PEOPLE_GROUP.finditer(folded):
             found.append(Quantity(float(match["n"] or match["m"]), Kind.PEOPLE))
+            taken.append(match.span())
+    for match in _SCALED_COUNT.finditer(folded):
+        value = _to_float(match["n"])
+        if value is not None and not any(a <= match.start() < b for a, b in taken):
+            after = " ".join(_COUNTED_WORD.findall(folded, match.end(), match.end() + 40)[:3])
+            found.append(Quantity(value * _COUNT_SCALES[match["scale"]], Kind.COUNT, after))
             taken.append(match.span())
     for match in _COUNT.finditer(folded):
         start, end = match.span("n")
