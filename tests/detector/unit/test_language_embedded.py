@@ -505,14 +505,32 @@ def test_asking_whether_one_must_talk_to_a_person(judge: EmbeddedJudge) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "The replacement hose has to be here Thursday at the latest, the plumber comes then.",
-        "Necesito el cargador el viernes a más tardar, me voy de viaje.",
-        "Die Lampe muss spätestens Samstag da sein, dann ziehen wir ein.",
+        "The replacement hose has to be here Thursday at the latest, the plumber comes then, and"
+        " it still says 'not dispatched'.",
+        "Necesito el cargador el viernes a más tardar y el pedido sigue sin salir del almacén,"
+        " me voy de viaje el sábado.",
+        "Das Kinderbett ist immer noch nicht verschickt und das Baby kommt Freitag. Ich brauche"
+        " es bis dahin!",
+        "O berço ainda não foi enviado e o bebê nasce na sexta. Preciso dele até lá!",
+    ],
+)
+def test_a_deadline_the_order_may_miss_is_urgent(judge: EmbeddedJudge, text: str) -> None:
+    assert one(judge, text).urgency.present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like the oak shelf delivered by Saturday, we have guests coming. Will standard"
+        " delivery make it?",
+        "Could I get the printed menus by Thursday for our restaurant opening? No rush if not.",
+        "Die Lampe muss spätestens Samstag da sein, dann ziehen wir ein. Ist das machbar?",
         "Preciso do berço na sexta, o mais tardar.",
     ],
 )
-def test_a_latest_date_is_a_deadline(judge: EmbeddedJudge, text: str) -> None:
-    assert one(judge, text).urgency.present
+def test_a_date_to_plan_around_is_no_urgent_need(judge: EmbeddedJudge, text: str) -> None:
+    """Nothing has gone wrong: whether the date can be met is the AI's to answer."""
+    assert not one(judge, text).urgency.present
 
 
 async def test_start_settles_what_the_cues_can_and_leaves_the_rest_for_the_model(

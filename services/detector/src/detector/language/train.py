@@ -1,7 +1,10 @@
 """``python -m detector.language.train``: regenerate ``data/weights.npz`` from the corpus.
 
 Reproducible: fixed seed, deterministic solvers, the corpus in ``data/corpus/`` and the
-bundled embedding model. Needs scikit-learn (a dev dependency); inference needs only numpy.
+bundled embedding model. The shipped relation classifier and calibration are older than this
+relation training, which gives a more conservative one (``data/corpus/README.md``); the
+``--only-*`` flags retrain one part and keep the others as shipped. Needs scikit-learn (a dev
+dependency); inference needs only numpy.
 """
 
 import argparse
@@ -280,8 +283,15 @@ def _precise_shift(probabilities: Matrix, y: npt.NDArray[np.int_], precision: fl
     return float(np.log(0.95 / 0.05))
 
 
+SENTIMENT_ONLY = ("deadlines.jsonl", "heated_surface.jsonl")
+"""Messages the anger and urgency classifiers learn from besides ``messages.jsonl``: hard cases
+of one kind each (routine dates and deadlines; heated surface, happy meaning). They stay out
+of the calm bank that calibrates condition similarity, which ``messages.jsonl`` alone sets."""
+
+
 def _tasks(embed: Callable[[list[str]], Matrix], messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The anger, urgency and keyword-intent classifiers."""
+    messages = messages + [row for name in SENTIMENT_ONLY for row in _corpus(name)]
     message_vectors = embed([m["text"] for m in messages])
     current = [read(m["text"]) for m in messages]
     earlier = [readings(tuple(m["earlier"])) for m in messages]
@@ -353,6 +363,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="retrain the report classifier only; keep the other arrays of the weights file",
     )
     parser.add_argument(
+        "--only-tasks",
+        action="store_true",
+        help="retrain the anger, urgency and keyword-intent classifiers only; keep the other"
+        " arrays of the weights file",
+    )
+    parser.add_argument(
         "--only-relation",
         action="store_true",
         help="retrain the relation classifier only; keep the other arrays of the weights file",
@@ -368,10 +384,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     messages = _corpus("messages.jsonl")
     arrays: dict[str, Any] = {}
-    if args.only_report:
+    if args.only_report or args.only_tasks:
+        retrained = _report_classifier(embed) if args.only_report else _tasks(embed, messages)
         with np.load(default_out, allow_pickle=False) as shipped:
-            arrays |= {k: shipped[k] for k in shipped.files if not k.startswith("report.")}
-        arrays |= _report_classifier(embed)
+            arrays |= {k: shipped[k] for k in shipped.files if k not in retrained}
+        arrays |= retrained
         np.savez_compressed(args.out, **arrays)
         sys.stdout.write(f"wrote {args.out}\n")
         return 0
