@@ -385,6 +385,25 @@ def test_a_creator_above_the_audience_limit_written_with_its_scale(
     assert verdict(judge, CREATORS, text)[0]
 
 
+LOST_PARCEL = "Escalate when the customer reports a parcel worth more than $400 as lost."
+
+
+@pytest.mark.parametrize(
+    ("text", "matched"),
+    [
+        ("My $720 headphones were marked delivered yesterday but they never showed up.", True),
+        ("The $60 scarf shows delivered but it isn't here.", False),
+        ("My $540 sneakers arrived this morning, love them!", False),
+        ("Is a $500 parcel insured if it gets lost?", False),
+    ],
+)
+def test_a_number_within_the_limit_leaves_the_rest_to_similarity(
+    judge: EmbeddedJudge, text: str, matched: bool
+) -> None:
+    """The number holds; no cue word says "lost", so similarity reads whether it is."""
+    assert verdict(judge, LOST_PARCEL, text)[0] is matched
+
+
 def test_a_reference_the_condition_says_how_to_recognise(judge: EmbeddedJudge) -> None:
     description = "The customer gives a Harbour Club number (these start with HC-)."
     assert verdict(judge, description, "Hi! hc-55102 here, can I book the tasting evening?")[0]

@@ -631,13 +631,18 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
             return _topic_of_number(clause, ctx, urgency, why)
         failed = number_score < 0.5
         outside = frozenset(clause.concepts) if failed else frozenset()
+        unsure = False
         if qualitative:
             number_score = min(number_score, *qualitative.values())
+            # The number holds ("$540" for "a parcel worth more than $400"); whether the rest
+            # is met ("reports it as lost": "marked delivered but not here") is for similarity
+            # too when the cue words found nothing
+            unsure = not failed and number_score < 0.5
         return ClauseVerdict(
             number_score,
             urgency,
             f'"{clause.text}": {why}',
-            False,
+            unsure,
             outside=outside,
             failed_limit=failed,
         )
