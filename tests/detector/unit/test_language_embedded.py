@@ -97,6 +97,14 @@ def test_shouting_about_a_problem_is_anger(judge: EmbeddedJudge) -> None:
         "Our dog's seizure medication didn't come and he needs it tonight. Can you help?",
         "I need the tuxedo by Friday morning for my brother's wedding, is express possible?",
         "Necesito el cargador antes de mañana, tengo un vuelo a las 7.",
+        # a date the order may miss
+        "The replacement hose has to be here Thursday at the latest, the plumber comes then, and"
+        " it still says 'not dispatched'.",
+        "Necesito el cargador el viernes a más tardar y el pedido sigue sin salir del almacén,"
+        " me voy de viaje el sábado.",
+        "Das Kinderbett ist immer noch nicht verschickt und das Baby kommt Freitag. Ich brauche"
+        " es bis dahin!",
+        "O berço ainda não foi enviado e o bebê nasce na sexta. Preciso dele até lá!",
     ],
 )
 def test_polite_urgency_without_anger(judge: EmbeddedJudge, text: str) -> None:
@@ -111,6 +119,12 @@ def test_polite_urgency_without_anger(judge: EmbeddedJudge, text: str) -> None:
         "The tracking said today, now it says tomorrow, no worries at all.",
         "We're planning our wedding registry for next year, can we add the cookware set?",
         "Please close my account, effective immediately. Thank you.",
+        # a date to plan around, nothing gone wrong: whether it can be met is the AI's to answer
+        "I'd like the oak shelf delivered by Saturday, we have guests coming. Will standard"
+        " delivery make it?",
+        "Could I get the printed menus by Thursday for our restaurant opening? No rush if not.",
+        "Die Lampe muss spätestens Samstag da sein, dann ziehen wir ein. Ist das machbar?",
+        "Preciso do berço na sexta, o mais tardar.",
     ],
 )
 def test_time_and_event_words_alone_are_not_urgency(judge: EmbeddedJudge, text: str) -> None:
@@ -500,37 +514,6 @@ def test_a_keyword_the_message_backs_is_meant(
 def test_asking_whether_one_must_talk_to_a_person(judge: EmbeddedJudge) -> None:
     text = "If the blender stops working, would I need to speak to a person, or is there a form?"
     assert one(judge, text, keywords=("speak to a person",)).keyword_intent < 0.5
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "The replacement hose has to be here Thursday at the latest, the plumber comes then, and"
-        " it still says 'not dispatched'.",
-        "Necesito el cargador el viernes a más tardar y el pedido sigue sin salir del almacén,"
-        " me voy de viaje el sábado.",
-        "Das Kinderbett ist immer noch nicht verschickt und das Baby kommt Freitag. Ich brauche"
-        " es bis dahin!",
-        "O berço ainda não foi enviado e o bebê nasce na sexta. Preciso dele até lá!",
-    ],
-)
-def test_a_deadline_the_order_may_miss_is_urgent(judge: EmbeddedJudge, text: str) -> None:
-    assert one(judge, text).urgency.present
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "I'd like the oak shelf delivered by Saturday, we have guests coming. Will standard"
-        " delivery make it?",
-        "Could I get the printed menus by Thursday for our restaurant opening? No rush if not.",
-        "Die Lampe muss spätestens Samstag da sein, dann ziehen wir ein. Ist das machbar?",
-        "Preciso do berço na sexta, o mais tardar.",
-    ],
-)
-def test_a_date_to_plan_around_is_no_urgent_need(judge: EmbeddedJudge, text: str) -> None:
-    """Nothing has gone wrong: whether the date can be met is the AI's to answer."""
-    assert not one(judge, text).urgency.present
 
 
 async def test_start_settles_what_the_cues_can_and_leaves_the_rest_for_the_model(
