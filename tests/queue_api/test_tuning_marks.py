@@ -213,7 +213,6 @@ async def test_schemathesis_finds_no_server_error(
             token(queue.settings, "root", tenant, Role.ADMIN),
             r"^/api/v1/agents/\{agent_id\}/(tuning-report|conversations)",
             seed=9,
-            workers=2,
             within=120,
         )
     assert returncode == 0, report[-6000:]

@@ -280,7 +280,7 @@ async def test_schemathesis_finds_no_server_error(
     bearer = token(stack.settings, "root", tenant)
     async with serve(stack.app, lifespan=False) as address:
         returncode, report = await schemathesis(
-            address, config, bearer, "/backtest$", seed=11, workers=2, within=240
+            address, config, bearer, "/backtest$", seed=11, within=240
         )
     assert returncode == 0, report[-6000:]
     assert "Tested: 1" in report

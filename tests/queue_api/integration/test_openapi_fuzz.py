@@ -59,7 +59,7 @@ async def test_schemathesis_finds_no_server_error(
     )
     async with serve(queue_api, lifespan=False) as address:
         returncode, report = await schemathesis(
-            address, config, bearer, "^/api/v1/escalations", seed=5, workers=4, within=90
+            address, config, bearer, "^/api/v1/escalations", seed=5, within=90
         )
     assert returncode == 0, report[-6000:]
     ours = [path for path in schema["paths"] if path.startswith("/api/v1/escalations")]

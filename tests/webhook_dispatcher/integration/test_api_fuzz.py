@@ -64,7 +64,6 @@ async def test_schemathesis_finds_no_server_error_in_the_webhook_api(
             token(settings, "root", tenant),
             "/webhooks",
             seed=8,
-            workers=2,
             within=240,
         )
     assert returncode == 0, report[-6000:]
