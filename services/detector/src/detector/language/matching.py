@@ -462,7 +462,8 @@ REPORT_FLOOR = 0.2
 """Below this probability that a message reports the customer's own situation (the report
 classifier, ``speech_acts.jsonl``), similarity does not meet a clause about what happened.
 On the studied sets holdout4-9 it took false escalations from 64 to 45 at the same summed
-F1 (5.037 -> 5.030); 0.3 took them to 40 but lost more matches."""
+F1 (5.037 -> 5.030); 0.3 took them to 40 but lost more matches (measured with the relation
+classifier shipped before ``train.RELATION_SHIFT``)."""
 
 
 def not_a_report(clause: Clause, reading: Reading, reported: float = 1.0) -> str | None:

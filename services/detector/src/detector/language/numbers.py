@@ -107,6 +107,13 @@ _WORD_NUMBER = _by_first_letter(
     sorted(_WORD_NUMBERS, key=lambda word: len(re.escape(word)), reverse=True)
 )
 _WORD_NUMBER_FIRST = re.escape("".join(sorted({w[0] for w in _WORD_NUMBERS})))
+# What a scale word multiplies by: "1.2k", "15 mil", "1,2 Mio.".
+_SCALES = {
+    "k": 1e3, "mil": 1e3, "thousand": 1e3, "tausend": 1e3, "tsd": 1e3, "mille": 1e3, "m": 1e6,
+    "mio": 1e6, "million": 1e6, "millions": 1e6, "millones": 1e6, "milhoes": 1e6,
+    "millionen": 1e6,
+}  # fmt: skip
+# The scales of an amount of money ("€1.2k", "$2m").
 _SCALE_WORDS = r"k|m|mil|thousand|million|tausend|mille"
 _CURRENCY_BEFORE = r"(?:r\$|us\$|\$|€|£|usd|eur|gbp|brl|chf)"
 _CURRENCY_AFTER = (
@@ -158,21 +165,16 @@ _NOT_COUNT_AFTER = re.compile(
     r"jahre|jahrig\w*|ans|th\b|st\b|nd\b|rd\b|points?|stars?|[/:.-]\d)"
 )
 _COUNT = re.compile(rf"(?<![\w#$€£.,/-])(?P<n>{_NUMBER})(?:\s?\+)?(?=[\s-]+\w)")
-# A count written with its scale: "48k followers", "48 k abonnés", "15 mil seguidores",
-# "1,2 Mio. Follower". ("m" is left out: "2m" is as often metres as millions.)
-_COUNT_SCALES = {
-    "k": 1e3, "mil": 1e3, "thousand": 1e3, "tausend": 1e3, "tsd": 1e3, "mio": 1e6,
-    "million": 1e6, "millions": 1e6, "millones": 1e6, "milhoes": 1e6, "millionen": 1e6,
-}  # fmt: skip
+# The scales of a count: "48k followers", "48 k abonnés", "15 mil seguidores", "1,2 Mio.
+# Follower" ("m" is left out: "2m" is as often metres as millions).
+_COUNT_SCALE_WORDS = "|".join(w for w in _SCALES if w not in ("m", "mille"))
 _SCALED_COUNT = re.compile(
-    rf"(?<![\w#$€£.,/-])(?P<n>{_NUMBER})\s?(?P<scale>{'|'.join(_COUNT_SCALES)})\b\.?"
+    rf"(?<![\w#$€£.,/-])(?P<n>{_NUMBER})\s?(?P<scale>{_COUNT_SCALE_WORDS})\b\.?"
     r"(?:\s?\+)?(?=[\s-]+\w)"
 )
 # What a count counts: the words after it in a message, the noun after it in a limit.
 _COUNTED_WORD = re.compile(r"[a-z][a-z0-9'-]*")
-_NOUN_AFTER = re.compile(
-    rf"{_NUMBER}\s*(?:(?:{'|'.join(_COUNT_SCALES)})\b\.?)?\s+(?P<noun>[a-z]{{3,}})"
-)
+_NOUN_AFTER = re.compile(rf"{_NUMBER}\s*(?:(?:{_COUNT_SCALE_WORDS})\b\.?)?\s+(?P<noun>[a-z]{{3,}})")
 _MANY = re.compile(
     r"\b(?P<w>hundreds|thousands|cientos|centenares|miles|hunderte|tausende|centaines|milliers|"
     r"centenas|milhares) (?:of|de|von|d')"
@@ -198,11 +200,7 @@ def _to_float(token: str) -> float | None:
 
 
 def _scaled(value: float, scale: str | None) -> float:
-    if scale in ("k", "mil", "thousand", "tausend", "mille"):
-        return value * 1000
-    if scale in ("m", "million"):
-        return value * 1_000_000
-    return value
+    return value * _SCALES[scale] if scale else value
 
 
 _ANY_DIGIT = re.compile(r"\d")
@@ -318,6 +316,11 @@ _GROUP_WORDS = (
 )  # fmt: skip
 
 
+def _counted(folded: str, end: int) -> str:
+    """The words right after a count ending at ``end``: what it counts."""
+    return " ".join(_COUNTED_WORD.findall(folded, end, end + 40)[:3])
+
+
 def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     """Numbers before a word that are not money, durations, references or measures."""
     found = []
@@ -333,8 +336,8 @@ def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     for match in _SCALED_COUNT.finditer(folded):
         value = _to_float(match["n"])
         if value is not None and not any(a <= match.start() < b for a, b in taken):
-            after = " ".join(_COUNTED_WORD.findall(folded, match.end(), match.end() + 40)[:3])
-            found.append(Quantity(value * _COUNT_SCALES[match["scale"]], Kind.COUNT, after))
+            counted = _counted(folded, match.end())
+            found.append(Quantity(_scaled(value, match["scale"]), Kind.COUNT, counted))
             taken.append(match.span())
     for match in _COUNT.finditer(folded):
         start, end = match.span("n")
@@ -348,7 +351,7 @@ def _counts(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
         value = _to_float(token)
         if value is not None and not (1900 <= value <= 2100 and "." not in token):
             people = _PEOPLE_AFTER.match(folded, end)
-            after = " ".join(_COUNTED_WORD.findall(folded, end, end + 40)[:3])
+            after = _counted(folded, end)
             found.append(Quantity(value, Kind.PEOPLE if people else Kind.COUNT, after))
     return found
 

@@ -352,18 +352,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="train the relation classifier on every clause it may judge, not generic ones only",
     )
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--only-report",
         action="store_true",
         help="retrain the report classifier only; keep the other arrays of the weights file",
     )
-    parser.add_argument(
+    only.add_argument(
         "--only-tasks",
         action="store_true",
         help="retrain the anger, urgency and keyword-intent classifiers only; keep the other"
         " arrays of the weights file",
     )
-    parser.add_argument(
+    only.add_argument(
         "--only-relation",
         action="store_true",
         help="retrain the relation classifier only; keep the other arrays of the weights file",
