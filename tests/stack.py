@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from escalator_runtime import config_store
 from escalator_runtime.db import create_pool
+from escalator_runtime.service import server_config
 from escalator_schemas import topics
 from escalator_schemas.config import EscalationConfig, Supervisor, TriggerCondition
 from queue_api.auth import Role, mint_token
@@ -245,13 +246,7 @@ async def serve(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
     for an app whose lifespan already runs."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on" if lifespan else "off",
-        )
+        server_config(app, "127.0.0.1", port, lifespan="on" if lifespan else "off")
     )
     task = asyncio.create_task(server.serve())
 

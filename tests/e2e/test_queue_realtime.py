@@ -47,6 +47,9 @@ async def test_a_client_disconnected_while_20_arrive_gets_all_20_after_reconnect
     async with serve(app) as address, producer(kafka) as kafka_producer:
         stream = f"ws://{address}/api/v1/stream?access_token={bearer}"
         async with connect(stream) as websocket:
+            # The client offered permessage-deflate; pushes go uncompressed (server_config).
+            assert websocket.response is not None
+            assert "Sec-WebSocket-Extensions" not in websocket.response.headers
             assert (await receive_json(websocket))["type"] == "ready"
             await _publish(kafka_producer, first)
             seen = await receive_until(websocket, lambda ms: len(pushes(ms)) >= 1)
