@@ -2,7 +2,9 @@
 replay after a reconnect, heartbeats."""
 
 import asyncio
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,10 +12,12 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from escalator_schemas.chat import Environment
 from escalator_schemas.events import EscalationRouted
 from queue_api import changes, handlers
 from queue_api.auth import Role
 from queue_api.hub import StreamHub
+from queue_api.models import EscalationSummary
 from queue_api.settings import QueueApiSettings
 from tests.queue_api.support import pool_of, pushes, receive_json, receive_until, routed, store
 from tests.stack import api_client, serve, token
@@ -242,6 +246,30 @@ def feed_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     return reads
 
 
+async def test_a_new_escalation_is_pushed_as_the_queue_lists_it(
+    queue_api: FastAPI, unique: str
+) -> None:
+    """A new escalation's change is built by PostgreSQL, in the statement that stores it: its
+    summary is the model's own JSON of the stored row (timestamps to the microsecond, or whole
+    seconds; no customer), and the feed replays exactly what was pushed."""
+    tenant = f"t-{unique}"
+    whole_second = routed(tenant, occurred_at=datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    anonymous = routed(tenant).model_copy(update={"customer": None})
+    preview = routed(tenant, environment=Environment.PREVIEW, supervisors=())
+    async with pool_of(queue_api).acquire() as connection:
+        stored = await handlers.store_routed(connection, [whole_second, anonymous, preview], 90)
+    assert [row["escalation_id"] for row in stored.created] == [
+        event.escalation_id for event in (whole_second, anonymous, preview)
+    ]
+    assert [change.seq for change in stored.pushed] == [1, 2, 3]
+    for row, change in zip(stored.created, stored.pushed, strict=True):
+        expected = EscalationSummary.model_validate(dict(row)).model_dump(mode="json")
+        assert json.loads(change.text)["escalation"] == expected
+    assert json.loads(stored.pushed[0].text)["escalation"]["detected_at"] == "2026-11-25T08:00:00Z"
+    replayed = await changes.since(pool_of(queue_api), tenant, 0, 10)
+    assert [json.loads(c.text) for c in replayed] == [json.loads(c.text) for c in stored.pushed]
+
+
 async def test_a_change_this_process_commits_is_not_read_back_on_its_notification(
     queue_api: FastAPI,
     queue_settings: QueueApiSettings,
@@ -249,16 +277,16 @@ async def test_a_change_this_process_commits_is_not_read_back_on_its_notificatio
     feed_reads: list[tuple[Any, ...]],
 ) -> None:
     """The notification may reach the hub before the commit returns to the handler: the hub,
-    told the change is coming, leaves it to ``announce`` instead of reading the feed."""
+    seeing its own signature on it, leaves the change to ``announce`` instead of reading the
+    feed."""
     tenant = f"t-{unique}"
     event = routed(tenant)
     bearer = token(queue_settings, "root", tenant, Role.ADMIN)
     hub: StreamHub = queue_api.state.stream_hub
     async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
         assert (await receive_json(ws))["type"] == "ready"
-        async with pool_of(queue_api).acquire() as connection, connection.transaction():
-            stored = await handlers.store_routed(connection, [event])
-            hub.expect(stored.pushed)
+        async with pool_of(queue_api).acquire() as connection:
+            stored = await handlers.store_routed(connection, [event], origin=hub.origin)
         await asyncio.sleep(0.5)  # the notification has arrived by now
         assert feed_reads == []
         await hub.announce(stored.pushed)
@@ -267,11 +295,10 @@ async def test_a_change_this_process_commits_is_not_read_back_on_its_notificatio
     assert feed_reads == []
 
 
-async def test_an_expected_change_rolled_back_holds_nothing_up(
+async def test_a_change_of_this_process_rolled_back_holds_nothing_up(
     queue_api: FastAPI, queue_settings: QueueApiSettings, unique: str
 ) -> None:
-    """Its number goes to the next change committed, whose notification the hub then ignores:
-    the poll of the feed heads delivers that change all the same."""
+    """Its number goes to the next change committed (another writer's), which is pushed."""
     tenant = f"t-{unique}"
     lost, kept = routed(tenant), routed(tenant)
     bearer = token(queue_settings, "root", tenant, Role.ADMIN)
@@ -279,16 +306,16 @@ async def test_an_expected_change_rolled_back_holds_nothing_up(
     async with serve(queue_api, lifespan=False) as address, await _open(address, bearer) as ws:
         assert (await receive_json(ws))["type"] == "ready"
         with pytest.raises(RuntimeError):
-            await _expected_then_rolled_back(queue_api, hub, lost)
+            await _signed_then_rolled_back(queue_api, hub, lost)
         [change] = await _stored(queue_api, [kept])  # committed by someone else, same number
         pushed = await receive_until(ws, lambda ms: len(pushes(ms)) >= 1, within=15)
     assert change.seq == 1
     assert [m["escalation"]["escalation_id"] for m in pushes(pushed)] == [str(kept.escalation_id)]
 
 
-async def _expected_then_rolled_back(app: FastAPI, hub: StreamHub, event: EscalationRouted) -> None:
+async def _signed_then_rolled_back(app: FastAPI, hub: StreamHub, event: EscalationRouted) -> None:
     async with pool_of(app).acquire() as connection, connection.transaction():
-        hub.expect((await handlers.store_routed(connection, [event])).pushed)
+        await handlers.store_routed(connection, [event], origin=hub.origin)
         raise RuntimeError("the transaction fails")
 
 

@@ -10,6 +10,7 @@ last in a transaction and in tenant order, so writers never wait on each other i
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 import asyncpg
@@ -71,11 +72,35 @@ class Change:
         return cls(tenant_id, seq, frozenset(audience), text)
 
 
-async def record(connection: Connection, changes: list[ChangeRecord]) -> list[Change]:
+# An escalations row's timestamp as pydantic writes it in JSON (UTC, "Z", microseconds only
+# when there are some), whatever the session's time zone.
+_JSON_TIME = (
+    "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+    " || CASE WHEN date_part('microseconds', {0})::bigint % 1000000 = 0 THEN ''"
+    " ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || 'Z'"
+)
+
+
+def summary_sql(row: str) -> str:
+    """The JSON object ``EscalationSummary.model_dump(mode="json")`` makes of the escalations
+    row ``row``, built by PostgreSQL: a change can then be appended in the statement that
+    stores the escalation (``repository.insert_routed``). The fields are the model's."""
+    pairs = []
+    for name, spec in EscalationSummary.model_fields.items():
+        column = f"{row}.{name}"
+        timestamp = spec.annotation in (datetime, datetime | None)
+        pairs.append(f"'{name}', {_JSON_TIME.format(column) if timestamp else column}")
+    return f"jsonb_build_object({', '.join(pairs)})"
+
+
+async def record(
+    connection: Connection, changes: list[ChangeRecord], origin: str | None = None
+) -> list[Change]:
     """Append ``changes`` to their tenants' feeds and wake the listeners (on commit).
 
     Call last in the transaction. Returns the changes as pushed, numbered: once the transaction
     committed, the process's hub can take them without reading them back (``StreamHub.announce``).
+    ``origin``: that hub's ``origin``, so that it leaves the notification to the announcement.
     """
     by_tenant: dict[str, list[ChangeRecord]] = {}
     for change in changes:
@@ -106,7 +131,8 @@ async def record(connection: Connection, changes: list[ChangeRecord]) -> list[Ch
                      AS c(n integer, escalation_id uuid, type text, action text, audience jsonb,
                           escalation jsonb)
             )
-            SELECT seq, pg_notify($4, json_build_object('tenant_id', $1::text, 'seq', seq)::text)
+            SELECT seq, pg_notify($4, json_build_object('tenant_id', $1::text, 'seq', seq,
+                                                        'origin', $5::text)::text)
             FROM head
             """,
             tenant_id,
@@ -123,6 +149,7 @@ async def record(connection: Connection, changes: list[ChangeRecord]) -> list[Ch
                 for n, (change, summary, audience) in enumerate(batch, start=1)
             ],
             CHANNEL,
+            origin,
         )
         first = head - len(batch) + 1
         appended += [

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Sequence
 from itertools import groupby
 
@@ -71,8 +72,9 @@ class StreamHub:
         self._feeds: dict[str, TenantFeed] = {}
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
-        # (tenant_id, seq) of changes this process is committing, with when it said so.
-        self._expected: dict[tuple[str, int], float] = {}
+        self.origin = uuid.uuid4().hex
+        """Signs the notifications of the changes this process writes: it announces those
+        itself (``announce``) once committed, instead of reading them back when notified."""
         self._listener: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
@@ -121,30 +123,20 @@ class StreamHub:
             tenant_id, seq = str(note["tenant_id"]), int(note["seq"])
         except (ValueError, KeyError, TypeError):
             return
-        if (tenant_id, seq) in self._expected:
+        if note.get("origin") == self.origin:
             return  # this process's own change: ``announce`` offers it
         feed = self._feeds.get(tenant_id)
         if feed is not None and (feed.head is None or seq > feed.head):
             self._dirty.add(tenant_id)
             self._wake.set()
 
-    def expect(self, changes: Sequence[Change]) -> None:
-        """Changes this process is about to commit (call inside the transaction): their
-        notification may reach the listener before the commit returns, and reading them back
-        then would hold the feed while ``announce`` has them in hand. So it is not acted on.
-        An expectation never announced (the transaction failed) lapses at the next poll of the
-        feed heads, which also catches up whatever it held back."""
-        now = time.monotonic()
-        for change in changes:
-            self._expected[(change.tenant_id, change.seq)] = now
-
     async def announce(self, committed: Sequence[Change]) -> None:
         """Offer changes this process just committed without waiting for their notification
         and reading them back. Only the changes that continue a feed right after its head are
         taken, in order; after a gap (another writer's change not seen yet) the feed catches
-        up from the database, which the notification would have made it do anyway."""
-        for change in committed:
-            self._expected.pop((change.tenant_id, change.seq), None)
+        up from the database, which the notification would have made it do anyway. A change
+        this process wrote and never announced (it failed in between) is caught up by the next
+        poll of the feed heads."""
         for tenant_id, group in groupby(committed, key=lambda change: change.tenant_id):
             feed = self._feeds.get(tenant_id)
             if feed is None:
@@ -209,7 +201,6 @@ class StreamHub:
                 # The safety net runs on time even when notifications keep the hub busy.
                 if loop.time() >= self._next_poll:
                     self._next_poll = loop.time() + self._poll_seconds
-                    self._lapse_expectations()
                     self._dirty |= await self._behind()
                     await self._prune()
                 self._wake.clear()
@@ -223,11 +214,6 @@ class StreamHub:
                 await self._close_listener()
                 self._dirty |= set(self._feeds)
                 await asyncio.sleep(1.0)
-
-    def _lapse_expectations(self) -> None:
-        since = time.monotonic() - self._poll_seconds
-        for key in [key for key, at in self._expected.items() if at < since]:
-            del self._expected[key]
 
     async def _prune(self) -> None:
         if time.monotonic() - self._pruned_at < _PRUNE_EVERY_SECONDS:

@@ -190,12 +190,9 @@ def reassigned_events(
 async def _record(
     connection: Connection, hub: StreamHub | None, records: list[ChangeRecord]
 ) -> list[Change]:
-    """``changes.record``, telling this process's hub the changes are coming (call last in the
-    transaction; the caller announces them once it committed)."""
-    pushed = await changes.record(connection, records)
-    if hub is not None:
-        hub.expect(pushed)
-    return pushed
+    """``changes.record``, signed as this process's hub's (call last in the transaction; the
+    caller announces the changes once it committed)."""
+    return await changes.record(connection, records, hub.origin if hub is not None else None)
 
 
 async def claim(

@@ -12,6 +12,7 @@ import asyncpg
 
 from escalator_runtime.db import Connection, Pool
 from escalator_schemas.events import EscalationRouted
+from queue_api import changes
 
 COLUMNS = """
     escalation_id, tenant_id, agent_id, environment, conversation_id, status, urgency, severity,
@@ -72,11 +73,14 @@ async def insert_routed(
     events: list[EscalationRouted],
     sla_override: int | None,
     default_sla_seconds: int,
+    origin: str | None = None,
 ) -> list[asyncpg.Record]:
-    """Store routed escalations, with their "detected" and "routed" audit entries, in one
-    statement (one round trip: this is on the path of every escalation to the supervisors);
-    one already stored is left as it is, the same event twice in a batch stored once. Returns
-    the new rows.
+    """Store routed escalations, with their "detected" and "routed" audit entries, and append
+    them to their tenants' change feeds (``changes``; the listeners are notified on commit, by
+    ``origin`` as in ``changes.record``), in one statement: one round trip, atomic on its own
+    (this is on the path of every escalation to the supervisors). One already stored is left
+    as it is, the same event twice in a batch stored once. Returns the new rows, each with its
+    change's ``seq`` and ``escalation`` (the summary pushed, as JSON text).
 
     The unclaimed SLA is ``sla_override`` when set, else the agent's setting (its published
     configuration; the draft for preview conversations), else ``default_sla_seconds``. Its
@@ -120,8 +124,31 @@ async def insert_routed(
                                        (2, 'routed', 'router', r.routed_audit))
                  AS a(step, action, actor, detail)
             ORDER BY stored.detected_at, stored.escalation_id, a.step
+        ), head AS (
+            -- Numbers from each tenant's head row, locked until the commit (changes.py).
+            INSERT INTO escalation_change_heads AS h (tenant_id, seq)
+            SELECT tenant_id, count(*) FROM stored GROUP BY tenant_id ORDER BY tenant_id
+            ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + EXCLUDED.seq
+            RETURNING tenant_id, seq
+        ), fed AS (
+            SELECT stored.*, r.n,
+                   head.seq - count(*) OVER (PARTITION BY stored.tenant_id)
+                     + row_number() OVER (PARTITION BY stored.tenant_id ORDER BY r.n) AS seq,
+                   head.seq AS head,
+                   {changes.summary_sql("stored")} AS summary
+            FROM stored JOIN r USING (escalation_id) JOIN head ON head.tenant_id = stored.tenant_id
+        ), appended AS (
+            INSERT INTO escalation_changes
+                (tenant_id, seq, escalation_id, type, action, audience, escalation)
+            SELECT tenant_id, seq, escalation_id, 'escalation.created', 'detected', visible_to,
+                   summary
+            FROM fed
         )
-        SELECT * FROM stored
+        SELECT {COLUMNS}, seq, summary::text AS escalation,
+               CASE WHEN seq = head THEN pg_notify($4, json_build_object(
+                   'tenant_id', tenant_id, 'seq', seq, 'origin', $5::text)::text) END
+        FROM fed
+        ORDER BY n
         """,  # noqa: S608 - the column lists are ours
         [
             _routed_record(n, event)
@@ -130,6 +157,8 @@ async def insert_routed(
         ],
         sla_override,
         default_sla_seconds,
+        changes.CHANNEL,
+        origin,
     )
     return rows
 
