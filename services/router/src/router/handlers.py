@@ -3,7 +3,6 @@
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from uuid import UUID
 
 import structlog
 from aiokafka import ConsumerRecord
@@ -13,7 +12,7 @@ from pydantic import ValidationError
 
 from escalator_runtime import tracing
 from escalator_runtime.config_store import ConfigView
-from escalator_runtime.db import Connection, Pool
+from escalator_runtime.db import Pool
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
     Records,
@@ -25,16 +24,14 @@ from escalator_runtime.kafka import (
 )
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
-from escalator_schemas.config import Supervisor
 from escalator_schemas.events import (
     EscalationDetected,
     EscalationRouted,
     LifecycleEvent,
-    SupervisorMatch,
     lifecycle_event_adapter,
 )
 from router import repository
-from router.service import IDLE, Workload, matching, routed_event, suggest_assignee
+from router.service import matching, routed_event
 
 SERVICE = "router"
 log = structlog.get_logger(__name__)
@@ -47,12 +44,9 @@ LOAD_CHANGES = Counter(
 )
 
 
-Candidates = list[tuple[Supervisor, SupervisorMatch]]
-
-
 async def candidates_of(
     configs: ConfigView, detections: Sequence[EscalationDetected]
-) -> list[Candidates]:
+) -> list[repository.Candidates]:
     """Who matches each escalation, by the configuration it was detected with (or newer)."""
     candidates = []
     for detected in detections:
@@ -63,60 +57,20 @@ async def candidates_of(
     return candidates
 
 
-async def decide(
-    connection: Connection,
-    detections: Sequence[tuple[EscalationDetected, Candidates]],
-    loads: dict[tuple[str, str, str], Workload],
-) -> dict[UUID, repository.Decision]:
-    """Decide new escalations, in order: whom to suggest among their candidates (each
-    suggestion counts in the workloads the next one sees, ``loads`` is updated). The decisions
-    are stored, so that a redelivery of the same detection is answered with exactly the same
-    routing; returns the decisions stored (another router instance's where it was first)."""
-    now = datetime.now(UTC)
-    decided = []
-    for detected, matches in detections:
-        scope = (detected.tenant_id, detected.environment.value)
-        mine = {
-            supervisor.id: loads.get((*scope, supervisor.id), IDLE) for supervisor, _ in matches
-        }
-        suggested = suggest_assignee([supervisor for supervisor, _match in matches], mine)
-        if suggested is not None:
-            loads[(*scope, suggested)] = Workload(mine[suggested].in_progress, now)
-        decided.append(routed_event(detected, [match for _s, match in matches], suggested))
-    return await repository.record_decisions(connection, decided, now)
-
-
 async def route_batch(
     pool: Pool, configs: ConfigView, detections: Sequence[EscalationDetected]
 ) -> list[EscalationRouted]:
-    """Route a batch in two round trips however many escalations it holds: the decisions
-    already taken and the candidates' workloads, read in one, then one statement storing the
-    new decisions (atomic on its own, so no transaction is held open across them)."""
+    """Route a batch in one round trip however many escalations it holds (``repository.route``:
+    decisions already taken are answered again, new ones taken and stored, atomically)."""
     candidates = await candidates_of(configs, detections)
-    keys = (
-        (detected.tenant_id, detected.environment.value, supervisor.id)
-        for detected, matches in zip(detections, candidates, strict=True)
-        for supervisor, _match in matches
-    )
     async with pool.acquire() as connection:
-        known, loads = await repository.decisions_and_workloads(
-            connection, [detected.escalation_id for detected in detections], keys
+        decided = await repository.route(
+            connection, list(zip(detections, candidates, strict=True)), datetime.now(UTC)
         )
-        replayed = set(known)
-        new = {
-            detected.escalation_id: (detected, matches)
-            for detected, matches in zip(detections, candidates, strict=True)
-            if detected.escalation_id not in known
-        }
-        if new:
-            known |= await decide(connection, list(new.values()), loads)
     routed: list[EscalationRouted] = []
-    for detected in detections:
-        decision = known[detected.escalation_id]
+    for detected, (decision, again) in zip(detections, decided, strict=True):
         event = routed_event(detected, decision.matched_supervisors, decision.suggested_assignee)
         routed.append(event)
-        again = detected.escalation_id in replayed
-        replayed.add(detected.escalation_id)  # the same detection twice in one batch
         ROUTED.labels(
             event.environment, "unrouted" if event.unrouted else "matched", str(again).lower()
         ).inc()

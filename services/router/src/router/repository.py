@@ -1,21 +1,20 @@
 """All of the router's SQL: routing decisions, supervisors' workloads, lifecycle events."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
 
 from escalator_runtime.db import Connection
+from escalator_schemas.config import Supervisor
 from escalator_schemas.events import (
     EscalationClaimed,
     EscalationCompleted,
+    EscalationDetected,
     EscalationReassignedToAI,
     EscalationReleased,
-    EscalationRouted,
     LifecycleEvent,
     SupervisorMatch,
 )
-from router.service import Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,136 +25,49 @@ class Decision:
     suggested_assignee: str | None
 
 
-async def decisions(connection: Connection, escalation_ids: Sequence[UUID]) -> dict[UUID, Decision]:
+Candidates = list[tuple[Supervisor, SupervisorMatch]]
+"""Who matches an escalation, in configuration order, and how they are announced."""
+
+
+async def route(
+    connection: Connection,
+    batch: Sequence[tuple[EscalationDetected, Candidates]],
+    at: datetime,
+) -> list[tuple[Decision, bool]]:
+    """The decision of each escalation of ``batch``, and whether it was taken before (a
+    redelivery, or another router instance's). New ones are taken in order, by the workloads
+    in the database, and stored, in one statement (``router_route``, migration 0002, has the
+    rule); a suggestion counts as an assignment ``at``."""
     rows = await connection.fetch(
-        "SELECT escalation_id, matched_supervisors, suggested_assignee FROM router_decisions"
-        " WHERE escalation_id = ANY($1::uuid[])",
-        list(escalation_ids),
-    )
-    return {
-        row["escalation_id"]: Decision(
-            [SupervisorMatch.model_validate(match) for match in row["matched_supervisors"]],
-            row["suggested_assignee"],
-        )
-        for row in rows
-    }
-
-
-async def record_decisions(
-    connection: Connection, routed: Sequence[EscalationRouted], at: datetime
-) -> dict[UUID, Decision]:
-    """Store new decisions and mark their suggested supervisors as assigned ``at``, in one
-    statement. When another router instance stored a decision first, that one wins: the
-    decisions returned are the ones stored."""
-    if not routed:
-        return {}
-    inserted = await connection.fetch(
-        """
-        WITH d AS (
-            SELECT * FROM jsonb_to_recordset($1::jsonb)
-                AS d(escalation_id uuid, tenant_id text, agent_id text, environment text,
-                     matched_supervisors jsonb, suggested_assignee text, config_version bigint)
-        ), inserted AS (
-            INSERT INTO router_decisions (escalation_id, tenant_id, agent_id, environment,
-                                          matched_supervisors, suggested_assignee,
-                                          config_version)
-            SELECT escalation_id, tenant_id, agent_id, environment, matched_supervisors,
-                   suggested_assignee, config_version
-            FROM d
-            ON CONFLICT (escalation_id) DO NOTHING
-            RETURNING escalation_id, tenant_id, environment, suggested_assignee
-        ), marked AS (
-            INSERT INTO router_supervisor_activity
-                (tenant_id, environment, supervisor_id, last_assigned_at)
-            SELECT DISTINCT tenant_id, environment, suggested_assignee, $2::timestamptz
-            FROM inserted
-            WHERE suggested_assignee IS NOT NULL
-            ON CONFLICT (tenant_id, environment, supervisor_id) DO UPDATE
-            SET last_assigned_at = GREATEST(router_supervisor_activity.last_assigned_at,
-                                            EXCLUDED.last_assigned_at)
-        )
-        SELECT escalation_id FROM inserted
-        """,
+        "SELECT * FROM router_route($1::jsonb, $2)",
         [
             {
-                "escalation_id": str(event.escalation_id),
-                "tenant_id": event.tenant_id,
-                "agent_id": event.agent_id,
-                "environment": event.environment.value,
-                "matched_supervisors": [
-                    match.model_dump(mode="json") for match in event.matched_supervisors
+                "n": n,
+                "escalation_id": str(detected.escalation_id),
+                "tenant_id": detected.tenant_id,
+                "agent_id": detected.agent_id,
+                "environment": detected.environment.value,
+                "matched_supervisors": [match.model_dump(mode="json") for _s, match in matches],
+                "candidates": [
+                    {"supervisor_id": s.id, "max_concurrent": s.max_concurrent, "position": p}
+                    for p, (s, _match) in enumerate(matches)
                 ],
-                "suggested_assignee": event.suggested_assignee,
-                "config_version": event.config_version,
+                "config_version": detected.config_version,
             }
-            for event in routed
+            for n, (detected, matches) in enumerate(batch)
         ],
         at,
     )
-    ours = {row["escalation_id"] for row in inserted}
-    stored = {
-        event.escalation_id: Decision(event.matched_supervisors, event.suggested_assignee)
-        for event in routed
-        if event.escalation_id in ours
-    }
-    theirs = [event.escalation_id for event in routed if event.escalation_id not in ours]
-    if theirs:
-        stored |= await decisions(connection, theirs)
-    return stored
-
-
-async def decisions_and_workloads(
-    connection: Connection,
-    escalation_ids: Sequence[UUID],
-    supervisors: Iterable[tuple[str, str, str]],
-) -> tuple[dict[UUID, Decision], dict[tuple[str, str, str], Workload]]:
-    """The decisions already stored for ``escalation_ids`` and how busy each ``(tenant_id,
-    environment, supervisor_id)`` is: what routing a batch needs to read, in one round trip."""
-    keys = sorted(set(supervisors))
-    row = await connection.fetchrow(
-        """
-        SELECT
-            (SELECT coalesce(json_agg(json_build_object(
-                        'escalation_id', d.escalation_id,
-                        'matched_supervisors', d.matched_supervisors,
-                        'suggested_assignee', d.suggested_assignee)), '[]')
-             FROM router_decisions d
-             WHERE d.escalation_id = ANY($1::uuid[])) AS decisions,
-            (SELECT coalesce(json_agg(json_build_object(
-                        'tenant_id', k.tenant_id,
-                        'environment', k.environment,
-                        'supervisor_id', k.supervisor_id,
-                        'in_progress',
-                        (SELECT count(*) FROM router_assignments a
-                          WHERE a.tenant_id = k.tenant_id AND a.environment = k.environment
-                            AND a.supervisor_id = k.supervisor_id),
-                        'last_assigned_at', act.last_assigned_at)), '[]')
-             FROM unnest($2::text[], $3::text[], $4::text[])
-                  AS k(tenant_id, environment, supervisor_id)
-             LEFT JOIN router_supervisor_activity act
-                       USING (tenant_id, environment, supervisor_id)) AS workloads
-        """,
-        list(escalation_ids),
-        [key[0] for key in keys],
-        [key[1] for key in keys],
-        [key[2] for key in keys],
-    )
-    assert row is not None  # noqa: S101 - a SELECT without FROM always has its row
-    decided = {
-        UUID(d["escalation_id"]): Decision(
-            [SupervisorMatch.model_validate(match) for match in d["matched_supervisors"]],
-            d["suggested_assignee"],
+    return [
+        (
+            Decision(
+                [SupervisorMatch.model_validate(match) for match in row["matched_supervisors"]],
+                row["suggested_assignee"],
+            ),
+            row["replayed"],
         )
-        for d in row["decisions"]
-    }
-    loads = {
-        (w["tenant_id"], w["environment"], w["supervisor_id"]): Workload(
-            w["in_progress"],
-            datetime.fromisoformat(w["last_assigned_at"]) if w["last_assigned_at"] else None,
-        )
-        for w in row["workloads"]
-    }
-    return decided, loads
+        for row in sorted(rows, key=lambda row: int(row["n"]))
+    ]
 
 
 async def mark_assigned(

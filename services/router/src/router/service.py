@@ -1,8 +1,7 @@
-"""Which supervisors an escalation goes to, why, and whom to suggest: plain functions."""
+"""Which supervisors an escalation goes to, and why: plain functions. (Whom to suggest among
+them is decided where the workloads are: ``repository.route``.)"""
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable
 
 from escalator_schemas.config import Supervisor
 from escalator_schemas.events import (
@@ -51,36 +50,6 @@ def matching_supervisors(
     supervisors: Iterable[Supervisor], escalation: EscalationFacts
 ) -> list[SupervisorMatch]:
     return [match for _supervisor, match in matching(supervisors, escalation)]
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    """How busy a supervisor is: escalations in progress, and when they last got one."""
-
-    in_progress: int = 0
-    last_assigned_at: datetime | None = None
-
-
-IDLE = Workload()
-
-
-def suggest_assignee(
-    candidates: Sequence[Supervisor], workloads: Mapping[str, Workload]
-) -> str | None:
-    """The least loaded candidate below their ``max_concurrent``; on equal load the one idle
-    the longest (never assigned counts as longest), then the first in the configuration.
-    None when every candidate is at capacity."""
-    ranked: list[tuple[int, float, int, str]] = []
-    for position, supervisor in enumerate(candidates):
-        workload = workloads.get(supervisor.id, IDLE)
-        if workload.in_progress >= supervisor.max_concurrent:
-            continue
-        last = workload.last_assigned_at
-        since = last.timestamp() if last is not None else float("-inf")
-        ranked.append((workload.in_progress, since, position, supervisor.id))
-    if not ranked:
-        return None
-    return min(ranked)[3]
 
 
 def routed_event(
