@@ -58,16 +58,16 @@ async def route(
         ],
         at,
     )
-    return [
-        (
-            Decision(
-                [SupervisorMatch.model_validate(match) for match in row["matched_supervisors"]],
-                row["suggested_assignee"],
-            ),
-            row["replayed"],
+    decided = []
+    for row in sorted(rows, key=lambda row: int(row["n"])):
+        stored = row["matched_supervisors"]  # a new decision's are the ones sent
+        matches = (
+            [match for _s, match in batch[row["n"]][1]]
+            if stored is None
+            else [SupervisorMatch.model_validate(match) for match in stored]
         )
-        for row in sorted(rows, key=lambda row: int(row["n"]))
-    ]
+        decided.append((Decision(matches, row["suggested_assignee"]), bool(row["replayed"])))
+    return decided
 
 
 async def mark_assigned(

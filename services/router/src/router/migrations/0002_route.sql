@@ -5,6 +5,7 @@
 -- (never assigned counts as longest), then the first in the configuration; nobody when every
 -- candidate is at capacity. The suggested supervisor counts as assigned at `at` (plus a
 -- microsecond per place in the batch, so that equals take turns within a batch too).
+-- matched_supervisors is returned for decisions taken before; a new one's are the caller's.
 CREATE FUNCTION router_route(batch jsonb, at timestamptz)
 RETURNS TABLE (n integer, escalation_id uuid, matched_supervisors jsonb,
                suggested_assignee text, replayed boolean)
@@ -67,7 +68,7 @@ BEGIN
             SET last_assigned_at = GREATEST(router_supervisor_activity.last_assigned_at,
                                             EXCLUDED.last_assigned_at);
         END IF;
-        matched_supervisors := item.matched_supervisors;
+        matched_supervisors := NULL;  -- the caller's own, as it sent them
         suggested_assignee := chosen;
         replayed := false;
         RETURN NEXT;
