@@ -13,6 +13,7 @@ import asyncpg
 from escalator_runtime.db import Connection, Pool
 from escalator_schemas.events import EscalationRouted
 from queue_api import changes
+from queue_api.models import EscalationSummary
 
 COLUMNS = """
     escalation_id, tenant_id, agent_id, environment, conversation_id, status, urgency, severity,
@@ -22,6 +23,9 @@ COLUMNS = """
     claimed_at, completed_at, revision, reassigned_to_ai, pending_since, sla_seconds,
     sla_deadline, sla_breached_at
 """
+SUMMARY_COLUMNS = ", ".join(EscalationSummary.model_fields)
+"""What a queue page shows of each escalation: not its transcript, triggers and matches, which
+are most of a row's bytes (a page of 50 escalations routed to 50 supervisors: ~0.5 MB)."""
 
 
 _ROUTED_RECORD = """
@@ -233,6 +237,8 @@ async def list_escalations(
     cursor: Cursor | None,
     limit: int,
 ) -> tuple[list[asyncpg.Record], Cursor | None]:
+    """A page of the escalations ``visibility`` may see, newest first, as ``EscalationSummary``
+    columns (``SUMMARY_COLUMNS``), and the cursor of the next page."""
     args: list[Any] = []
     where = [_visibility_clause(visibility, args)]
     for column, value in filters.items():
@@ -243,7 +249,7 @@ async def list_escalations(
         where.append(f"(detected_at, escalation_id) < (${len(args) - 1}, ${len(args)})")
     args.append(limit + 1)
     rows = await pool.fetch(
-        f"SELECT {COLUMNS} FROM escalations WHERE {' AND '.join(where)}"  # noqa: S608 - columns are ours
+        f"SELECT {SUMMARY_COLUMNS} FROM escalations WHERE {' AND '.join(where)}"  # noqa: S608 - columns are ours
         f" ORDER BY detected_at DESC, escalation_id DESC LIMIT ${len(args)}",
         *args,
     )
