@@ -4,13 +4,15 @@ the transaction of the change itself, numbered per tenant (``seq``).
 Numbers come from the tenant's head row, which the writing transaction keeps locked until it
 commits: a tenant's changes commit in ``seq`` order, so whoever has read up to ``seq`` n has seen
 every change below n, and a client reconnecting with ``since`` misses nothing. Heads are taken
-last in a transaction and in tenant order, so writers never wait on each other in a cycle.
+last in a transaction (or in the one statement that stores a new escalation) and in tenant
+order, so writers never wait on each other in a cycle.
 """
 
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Literal
 
 import asyncpg
@@ -81,6 +83,7 @@ _JSON_TIME = (
 )
 
 
+@cache
 def summary_sql(row: str) -> str:
     """The JSON object ``EscalationSummary.model_dump(mode="json")`` makes of the escalations
     row ``row``, built by PostgreSQL: a change can then be appended in the statement that
