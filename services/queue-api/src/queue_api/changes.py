@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Literal
 
 import asyncpg
@@ -83,7 +82,6 @@ _JSON_TIME = (
 )
 
 
-@cache
 def summary_sql(row: str) -> str:
     """The JSON object ``EscalationSummary.model_dump(mode="json")`` makes of the escalations
     row ``row``, built by PostgreSQL: a change can then be appended in the statement that
@@ -94,6 +92,21 @@ def summary_sql(row: str) -> str:
         timestamp = spec.annotation in (datetime, datetime | None)
         pairs.append(f"'{name}', {_JSON_TIME.format(column) if timestamp else column}")
     return f"jsonb_build_object({', '.join(pairs)})"
+
+
+def take_heads_sql(counts: str) -> str:
+    """The statement (for a ``WITH``) that numbers new changes: ``counts`` yields
+    ``(tenant_id, how many)`` rows, in tenant order; it returns each tenant's new head ``seq``,
+    its changes being the numbers up to it. The head rows stay locked until the commit."""
+    return f"""
+        INSERT INTO escalation_change_heads AS h (tenant_id, seq) {counts}
+        ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + EXCLUDED.seq
+        RETURNING tenant_id, seq"""
+
+
+def notice_sql(tenant_id: str, seq: str, origin: str) -> str:
+    """The ``NOTIFY`` payload of a feed's new head, as ``StreamHub`` reads it."""
+    return f"json_build_object('tenant_id', {tenant_id}, 'seq', {seq}, 'origin', {origin})::text"
 
 
 async def record(
@@ -120,11 +133,8 @@ async def record(
         ]
         # One statement, one round trip: take the numbers, append the changes, notify.
         head: int = await connection.fetchval(
-            """
-            WITH head AS (
-                INSERT INTO escalation_change_heads AS h (tenant_id, seq) VALUES ($1, $2)
-                ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + EXCLUDED.seq
-                RETURNING seq
+            f"""
+            WITH head AS ({take_heads_sql("VALUES ($1, $2)")}
             ), appended AS (
                 INSERT INTO escalation_changes
                     (tenant_id, seq, escalation_id, type, action, audience, escalation)
@@ -134,10 +144,9 @@ async def record(
                      AS c(n integer, escalation_id uuid, type text, action text, audience jsonb,
                           escalation jsonb)
             )
-            SELECT seq, pg_notify($4, json_build_object('tenant_id', $1::text, 'seq', seq,
-                                                        'origin', $5::text)::text)
+            SELECT seq, pg_notify($4, {notice_sql("$1::text", "seq", "$5::text")})
             FROM head
-            """,
+            """,  # noqa: S608 - the fragments are ours
             tenant_id,
             len(batch),
             [

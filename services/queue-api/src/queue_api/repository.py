@@ -72,27 +72,7 @@ def _routed_record(n: int, event: EscalationRouted) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def insert_routed(
-    connection: Connection,
-    events: list[EscalationRouted],
-    sla_override: int | None,
-    default_sla_seconds: int,
-    origin: str | None = None,
-) -> list[asyncpg.Record]:
-    """Store routed escalations, with their "detected" and "routed" audit entries, and append
-    them to their tenants' change feeds (``changes``; the listeners are notified on commit, by
-    ``origin`` as in ``changes.record``), in one statement: one round trip, atomic on its own
-    (this is on the path of every escalation to the supervisors). One already stored is left
-    as it is, the same event twice in a batch stored once. Returns the new rows, each with its
-    change's ``seq`` and ``escalation`` (the summary pushed, as JSON text).
-
-    The unclaimed SLA is ``sla_override`` when set, else the agent's setting (its published
-    configuration; the draft for preview conversations), else ``default_sla_seconds``. Its
-    clock starts at detection: the customer has been waiting since then."""
-    if not events:
-        return []
-    rows: list[asyncpg.Record] = await connection.fetch(
-        f"""
+_INSERT_ROUTED = f"""
         WITH r AS (
             SELECT r.*,
                    COALESCE($2::integer, (c.config->>'unclaimed_sla_seconds')::integer,
@@ -128,12 +108,11 @@ async def insert_routed(
                                        (2, 'routed', 'router', r.routed_audit))
                  AS a(step, action, actor, detail)
             ORDER BY stored.detected_at, stored.escalation_id, a.step
-        ), head AS (
-            -- Numbers from each tenant's head row, locked until the commit (changes.py).
-            INSERT INTO escalation_change_heads AS h (tenant_id, seq)
-            SELECT tenant_id, count(*) FROM stored GROUP BY tenant_id ORDER BY tenant_id
-            ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + EXCLUDED.seq
-            RETURNING tenant_id, seq
+        ), head AS ({
+    changes.take_heads_sql(
+        "SELECT tenant_id, count(*) FROM stored GROUP BY tenant_id ORDER BY tenant_id"
+    )
+}
         ), fed AS (
             SELECT stored.*, r.n,
                    head.seq - count(*) OVER (PARTITION BY stored.tenant_id)
@@ -149,11 +128,34 @@ async def insert_routed(
             FROM fed
         )
         SELECT {COLUMNS}, seq, summary::text AS escalation,
-               CASE WHEN seq = head THEN pg_notify($4, json_build_object(
-                   'tenant_id', tenant_id, 'seq', seq, 'origin', $5::text)::text) END
+               CASE WHEN seq = head
+                    THEN pg_notify($4, {changes.notice_sql("tenant_id", "seq", "$5::text")}) END
         FROM fed
         ORDER BY n
-        """,  # noqa: S608 - the column lists are ours
+        """  # noqa: S608 - the fragments are ours
+
+
+async def insert_routed(
+    connection: Connection,
+    events: list[EscalationRouted],
+    sla_override: int | None,
+    default_sla_seconds: int,
+    origin: str | None = None,
+) -> list[asyncpg.Record]:
+    """Store routed escalations, with their "detected" and "routed" audit entries, and append
+    them to their tenants' change feeds (``changes``; the listeners are notified on commit, by
+    ``origin`` as in ``changes.record``), in one statement: one round trip, atomic on its own
+    (this is on the path of every escalation to the supervisors). One already stored is left
+    as it is, the same event twice in a batch stored once. Returns the new rows, each with its
+    change's ``seq`` and ``escalation`` (the summary pushed, as JSON text).
+
+    The unclaimed SLA is ``sla_override`` when set, else the agent's setting (its published
+    configuration; the draft for preview conversations), else ``default_sla_seconds``. Its
+    clock starts at detection: the customer has been waiting since then."""
+    if not events:
+        return []
+    rows: list[asyncpg.Record] = await connection.fetch(
+        _INSERT_ROUTED,
         [
             _routed_record(n, event)
             # The same event twice in a batch (a replay) is stored once.
