@@ -1,6 +1,8 @@
 """How merchant conditions are split into clauses and mapped to concepts (conditions written
 for these tests, not taken from any evaluation set)."""
 
+import pytest
+
 from detector.language.conditions import plan
 from escalator_schemas.config import TriggerCondition
 
@@ -254,3 +256,61 @@ def test_a_later_sentence_denying_a_kind_is_an_exclusion() -> None:
     # A sentence with its own "when" states a condition, whatever it denies.
     stated = "Escalate when the guest is unhappy. Also escalate when the room is not ready."
     assert exclusions(stated)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        (
+            "Escalate when a quote is above $3,000, so a sales engineer can call the customer.",
+            ["quote is above $3,000"],
+        ),
+        (
+            "Escalate bookings for 12 or more guests so our events team can plan.",
+            ["bookings for 12 or more guests"],
+        ),
+        (
+            "Escalate when a member wants to quit, in order to offer a free month.",
+            ["member wants to quit"],
+        ),
+        (
+            "Escalar cuando el carrito supera los 800 €, para ofrecer financiación.",
+            ["carrito supera los 800 €"],
+        ),
+        (
+            "Escalar quando o cliente pede nota fiscal, para que o financeiro emita.",
+            ["pede nota fiscal"],
+        ),
+        (
+            "Eskalieren, wenn jemand ein Firmenkonto will, damit der Vertrieb anruft.",
+            ["jemand ein Firmenkonto will"],
+        ),
+        (
+            "Eskalieren, wenn jemand kündigen will, um ihm einen Rabatt anzubieten.",
+            ["jemand kündigen will"],
+        ),
+        (
+            "Escalader si le panier dépasse 400 €, pour proposer un paiement en 3 fois.",
+            ["panier dépasse 400 €"],
+        ),
+        (
+            "Escalader quand un client veut résilier, afin qu'un conseiller le rappelle.",
+            ["veut résilier"],
+        ),
+    ],
+)
+def test_why_the_merchant_wants_it_is_no_clause(description: str, expected: list[str]) -> None:
+    assert [text for text, _ in clauses(description)] == expected
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Escalate when the customer is so angry they will leave.",
+        "Escalate when the kettle is damaged so badly that it can't be used.",
+        "Escalar cuando piden una mesa para 20 personas.",
+    ],
+)
+def test_so_and_para_that_belong_to_the_condition_stay(description: str) -> None:
+    kept = " ".join(text for text, _ in clauses(description))
+    assert kept.split()[-1] == description.rstrip(".").split()[-1]

@@ -144,6 +144,10 @@ def test_a_term_is_not_time_that_passed() -> None:
         ("un panier dépassant les 350 €", Limit(">", 350, Kind.MONEY)),
         ("si la facture excède 1 200 €", Limit(">", 1200, Kind.MONEY)),
         ("a refund lower than $15", Limit("<", 15, Kind.MONEY)),
+        ("quando o pedido passa de R$ 2.000", Limit(">", 2000, Kind.MONEY)),
+        ("si la factura pasa de 300 €", Limit(">", 300, Kind.MONEY)),
+        ("un pedido mayor a 150 unidades", Limit(">", 150, Kind.COUNT)),
+        ("uma compra maior que R$ 900", Limit(">", 900, Kind.MONEY)),
     ],
 )
 def test_verbs_and_comparatives_of_exceeding_are_limits(condition: str, expected: Limit) -> None:

@@ -473,3 +473,23 @@ def test_the_member_a_clause_names_is_who_asks_not_what_happened(
     judge: EmbeddedJudge, text: str, expected: bool
 ) -> None:
     assert matched(judge, MEMBER_CANCELS, text) is expected
+
+
+REPAIR = TriggerCondition(
+    label="Big repair",
+    description="Escalate when a repair estimate is above £1,000, so a service advisor can call.",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The estimate came in: clutch kit £610, flywheel £540, plus labour.", True),
+        ("The repair estimate is £1,250 all in.", True),
+        ("The estimate says £400 for the clutch or £700 for the full kit.", False),
+        ("The estimate was £900, now £650 after the discount on £350 of parts.", False),
+        ("The estimate is £300 for parts and £250 labour.", False),
+    ],
+)
+def test_the_items_of_one_bill_add_up(judge: EmbeddedJudge, text: str, expected: bool) -> None:
+    assert matched(judge, REPAIR, text) is expected

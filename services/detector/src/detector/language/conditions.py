@@ -678,10 +678,36 @@ def keys_meet(ours: frozenset[str], theirs: frozenset[str]) -> bool:
     )
 
 
+# Why the merchant wants the escalation, not when: "..., so a service advisor can call them",
+# "in order to offer a retention discount", ", para oferecer parcelamento especial", ", damit
+# ein Berater anrufen kann", ", pour proposer un paiement en plusieurs fois". It runs to the end
+# of its sentence; a message is never about it. Not "so ... can't" (a consequence that is part
+# of the condition: "damaged so that it can't be used"), not "so angry they will leave" (only
+# "so" followed by who acts: "so our team can"), nor "para" without a comma ("una mesa para 20
+# personas").
+_PURPOSE = re.compile(
+    r"(?:(?:,\s*|\s+)(?:so\s+(?:that\s+)?(?:a|an|the|our|one|we|they|someone|somebody|staff)"
+    r"\s+(?:[\w'-]+\s+){0,3}(?:can|could|will|may)\b(?!\s*not|'t)"
+    r"|in\s+order\s+(?:to|for|that)\b|with\s+the\s+aim\s+of\b)"
+    r"|,\s*(?:to\s+(?:allow|let|give|offer|make\s+sure)\b|so\s+that\b"
+    r"|para\s+que\b|para\s+poder\b|a\s+fin\s+de\b|con\s+el\s+fin\s+de\b|a\s+fim\s+de\b"
+    r"|para\s+\w+(?:ar|er|ir|or)\b|pra\s+\w+(?:ar|er|ir|or)\b|de\s+modo\s+que\b"
+    r"|afin\s+(?:de|que|qu')|pour\s+(?:que|qu')|pour\s+\w+(?:er|ir|re)\b|de\s+sorte\s+que\b"
+    r"|damit\b|sodass\b|so\s+dass\b|um\s+(?:\w+\s+){0,5}(?:zu\s+\w+|\w+zu\w+en\b)))"
+    r"[^.;]*",
+    re.IGNORECASE,
+)
+
+
+def without_purpose(description: str) -> str:
+    """``description`` without the merchant's reasons (``_PURPOSE``)."""
+    return _PURPOSE.sub("", description).strip() or description
+
+
 @lru_cache(maxsize=2048)
 def plan(condition: TriggerCondition) -> ConditionPlan:
     """The clauses of ``condition`` (cached per condition text: merchants reuse them)."""
-    positive, excluded = exclusions(condition.description)
+    positive, excluded = exclusions(without_purpose(condition.description))
     clauses = tuple(_clause(text) for text in _clauses(positive))
     whole = _clause(positive)
     rest_keys = word_keys(fold(positive))

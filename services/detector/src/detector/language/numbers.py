@@ -383,7 +383,10 @@ _COMPARATORS: tuple[tuple[str, str], ...] = (
      # "dépassant", "excède" (folded: no accents, "ß" as "ss")
      r"super(?:a|an|e|en|ar|ando|am|em)|exced(?:e|a|en|an|em|am|er|iendo|endo|ant|ent)|"
      r"ultrapass(?:a|e|am|em|ar|ando)|ubersteig(?:t|en|end)|uberschreit(?:et|en|end)|"
-     r"depass(?:e|ent|ant|er)|>)", ">"),
+     r"depass(?:e|ent|ant|er)|"
+     # "passa de R$ 2.000", "pasa de 500 €", "mayor a 100", "maior que 50"
+     r"pass(?:a|am|ar|e|em|ando) d(?:e|os|as)|pas(?:a|an|ar|e|en) de|"
+     r"mayor(?:es)? (?:a|que|de)|maior(?:es)? (?:que|de|do que)|>)", ">"),
     (r"(?:at most|no more than|up to|maximum(?: of)?|hochstens|au plus|como maximo|no maximo|"
      r"within|innerhalb von|innerhalb|dentro de|dans les|em ate)",
      "<="),
