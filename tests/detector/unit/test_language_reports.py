@@ -9,7 +9,7 @@ from detector.language.conditions import plan
 from detector.language.embedded import EmbeddedJudge
 from detector.language.lexical import read
 from detector.language.lexicon import fold
-from detector.language.matching import label_urgency, may_be_about, not_a_report
+from detector.language.matching import affirmed, label_urgency, may_be_about, not_a_report
 from detector.language.numbers import Kind, Limit, Quantity, limits, quantities
 from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
@@ -493,3 +493,37 @@ REPAIR = TriggerCondition(
 )
 def test_the_items_of_one_bill_add_up(judge: EmbeddedJudge, text: str, expected: bool) -> None:
     assert matched(judge, REPAIR, text) is expected
+
+
+VANISHED = TriggerCondition(
+    label="Lost folders",
+    description="Escalate when a customer says documents or folders have vanished from their"
+    " workspace. Items in the trash that users can restore themselves do not count.",
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The trash is empty and nobody removed anything, but half of our client folders are no"
+        " longer there.",
+        "Nothing in the trash, yet half of our client folders are no longer there.",
+    ],
+)
+def test_an_exclusion_the_message_denies_does_not_rule_it_out(
+    judge: EmbeddedJudge, text: str
+) -> None:
+    assert matched(judge, VANISHED, text)
+
+
+def test_an_exclusion_the_message_is_about_still_rules_it_out(judge: EmbeddedJudge) -> None:
+    assert not matched(
+        judge, VANISHED, "Half of our client folders are in the trash, can we restore them?"
+    )
+
+
+def test_affirmed_keeps_what_is_not_denied() -> None:
+    assert affirmed("trash is empty, nobody deleted anything, and 140 cards vanished") == (
+        " and 140 cards vanished"
+    )
+    assert affirmed("i only want to pause it") == "i only want to pause it"

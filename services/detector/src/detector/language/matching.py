@@ -778,9 +778,28 @@ def about_exclusion(plan: ConditionPlan, ctx: Context) -> Exclusion | None:
             continue  # its words describe what the number measures
         if any(_DETECTORS[name](ctx) >= 0.5 for name in exclusion.concepts):
             return exclusion
-        if exclusion.keys and keys_meet(exclusion.keys, word_keys(reading.folded)):
+        if exclusion.keys and keys_meet(exclusion.keys, word_keys(affirmed(reading.folded))):
             return exclusion
     return None
+
+
+# A piece of a message that denies what it names: "the trash is empty", "nobody deleted
+# anything", "not in the bin", "der Papierkorb ist leer", "nada en la papelera".
+_DENYING = re.compile(
+    r"\b(?:no|not|never|none|nor|nothing|nobody|empty|kein\w*|nicht|nichts|niemand|nie|leer|"
+    r"sin|ningun\w*|nada|nadie|nunca|vaci[oa]s?|sem|nao|nenhum\w*|ninguem|vazi[oa]s?|"
+    r"pas|rien|aucun\w*|personne|jamais|vides?)\b|n't\b"
+)
+_PIECES = re.compile(r"[^.,;:!?]+")
+
+
+def affirmed(folded: str) -> str:
+    """``folded`` without the pieces (between punctuation) that deny what they name: the
+    words of an exclusion a message denies ("Trash is empty" for "items in the trash do not
+    count") do not make it about the exclusion."""
+    if not _DENYING.search(folded):
+        return folded
+    return " ".join(piece for piece in _PIECES.findall(folded) if not _DENYING.search(piece))
 
 
 def excluded(
