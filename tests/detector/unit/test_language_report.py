@@ -49,6 +49,29 @@ def test_the_same_subjects_told_otherwise_are_no_report(judge: EmbeddedJudge, te
     assert reported(judge, text) < matching.REPORT_FLOOR
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hola, ¿tenéis hueco para un corte y peinado el jueves por la tarde?",
+        "Hallo, habt ihr am Samstag noch einen Termin frei?",
+        pytest.param(
+            "Habt ihr die Trailschuhe noch in Größe 44?",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a known miss: 0.21 with the shipped weights ('Habt ihr die Laufschuhe noch"
+                " auf Lager?' reads 0.02)",
+            ),
+        ),
+        "Quelle litière vous me conseillez pour un chaton de 3 mois ?",
+        "vcs entregam ração no sábado de manhã?",
+        "which plan would you recommend for two people who mostly stream?",
+    ],
+)
+def test_an_ordinary_request_is_no_report(judge: EmbeddedJudge, text: str) -> None:
+    """Booking, stock, advice: nothing happened to anyone, in any of the five languages."""
+    assert reported(judge, text) < matching.REPORT_FLOOR
+
+
 SOAKED = TriggerCondition(
     label="Soaked parcel",
     description="Escalate when the customer says the courier left their parcel outside in the"
