@@ -22,8 +22,9 @@ CALM = [
     "Do you have the {item} in stock at the moment? The product page says 'limited', and I'm"
     " not sure whether that means it will sell out soon.",
 ]
-# Half escalate by keyword (and on the cues alone), half only once the embedding model has
-# read them: what the latency of each kind costs shows in the same run.
+# Two escalate on a keyword and one on an urgency the cues are sure of, without waiting for the
+# embedding model; the last escalates only if the model reads anger in it (``MODEL_DECIDES``):
+# what the latency of each kind costs shows in the same run.
 ESCALATING = [
     "This is the third time I'm asking about order #{n}. Nobody answers and I'm sick of it. I"
     " want to speak to a person NOW, not another bot answer.",
@@ -33,6 +34,16 @@ ESCALATING = [
     "Your courier left the {item} in the rain and now it's soaked and mouldy. I'm so"
     " disappointed, this was supposed to be a birthday gift.",
 ]
+MODEL_DECIDES = ESCALATING[3]
+"""The escalating message whose fate only the embedding model can tell (the cues are unsure of
+its anger: "so disappointed" about a soaked gift escalates for some items, not for others)."""
+
+
+def decided_by_model(text: str) -> bool:
+    """Whether ``text`` was made from ``MODEL_DECIDES``."""
+    return text.startswith(MODEL_DECIDES.split("{", 1)[0])
+
+
 AI = [
     "Happy to help! The {item} is available in sizes S to XL; our size guide is on the product"
     " page, under the photos.",

@@ -20,7 +20,7 @@ from tests.stack import demo_config, eventually, publish_config, token
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench import stages
-from bench.common import Row, chat_messages, percentile
+from bench.common import Row, chat_messages, decided_by_model, percentile
 from bench.floor import kafka_floor, raw_hop
 from bench.stack import cpu_seconds, services
 from escalator_schemas import topics
@@ -103,6 +103,8 @@ class Run:
     latencies: list[float]
     cores: dict[str, float]
     stages: dict[str, dict[str, float]]
+    modelled: list[float]
+    """The latencies of the escalations only the embedding model could decide."""
 
 
 def _cores(running: dict[str, Any], used: dict[str, float], wall: float) -> dict[str, float]:
@@ -164,7 +166,14 @@ async def publish_to_push(
                     found = await stages.breakdown(
                         lag, database, tenant, since, sent, pushes.arrived
                     )
-                    results.append(Run(latencies, cores, found))
+                    modelled = _by_model(traffic[offset - count :])
+                    by_model = [
+                        (arrived[key] - sent[key]) * 1000
+                        for arrived in pushes.arrived
+                        for key in arrived
+                        if key in sent and key in modelled
+                    ]
+                    results.append(Run(latencies, cores, found, by_model))
                 for arrived in pushes.arrived:
                     arrived.clear()
         finally:
@@ -174,6 +183,19 @@ async def publish_to_push(
             for ws in sockets:
                 await ws.close()
     return results
+
+
+def _by_model(messages: list[dict[str, Any]]) -> set[str]:
+    """The ids of the escalations ``messages`` would trigger that only the model decides."""
+    return {
+        str(
+            escalation_id_for(
+                m["tenant_id"], m["agent_id"], "published", m["conversation_id"], m["message_id"]
+            )
+        )
+        for m in messages
+        if decided_by_model(m["text"])
+    }
 
 
 async def _everywhere(lag: Lag, database: str, tenant: str, before: int, pushes: Pushes) -> None:
@@ -208,6 +230,7 @@ async def rows(
         kafka, database, suffix, [(500.0, seconds / 2)], escalating, NO_MODEL
     )
     steady, fast, lexical = (run.latencies for run in measured)
+    modelled = measured[0].modelled
     # Conversations escalate once: the share of messages that escalate, as measured.
     escalated = len(steady) / SUPERVISORS / (500.0 * seconds)
     label = f"{escalated:.1%} of messages escalating, {SUPERVISORS} supervisors"
@@ -229,6 +252,20 @@ async def rows(
             hop,
             _p(hops[500.0], 99),
             "≤ 50 ms",
+        ),
+        Row(
+            f"  p50 of the {len(modelled) // SUPERVISORS} escalations only the model decides",
+            _p(modelled, 50),
+            "ms",
+            hop,
+            _p(hops[500.0], 50),
+        ),
+        Row(
+            "  p99 of the escalations only the model decides",
+            _p(modelled, 99),
+            "ms",
+            hop,
+            _p(hops[500.0], 99),
         ),
         Row(
             "publish→WebSocket p50 @500 msg/s, detector model off",

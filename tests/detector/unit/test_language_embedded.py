@@ -393,12 +393,41 @@ def test_a_keyword_escalation_does_not_wait_for_the_model(judge: EmbeddedJudge) 
     assert counting.texts == [BROKEN_REFUND]
 
 
+# Urgent beyond doubt for the cues ("by tomorrow morning", a party); whether it is angry too is
+# open, and only decides between high and critical.
+SURE_DEADLINE = (
+    "The cake stand has to be here by tomorrow morning, it's for my son's party. Tracking"
+    " hasn't moved in four days."
+)
+
+
+def test_an_escalation_the_cues_are_sure_of_does_not_wait_for_the_model(
+    judge: EmbeddedJudge,
+) -> None:
+    counting = CountingEmbedder(judge)
+    fast = EmbeddedJudge(embedder=counting, model_time_share=None)  # type: ignore[arg-type]
+    (judged,) = fast.judge_sync([Utterance(text=SURE_DEADLINE)])
+    assert judged.urgency.present
+    assert not judged.used_model
+    assert judged.model_skipped == "sentiment"
+    assert any("cues set the urgency" in note for note in judged.notes)
+    assert counting.texts == []
+    careful = EmbeddedJudge(
+        embedder=counting,  # type: ignore[arg-type]
+        model_time_share=None,
+        model_for_escalation_urgency=True,
+    )
+    (refined,) = careful.judge_sync([Utterance(text=SURE_DEADLINE)])
+    assert refined.used_model  # the anger call was open: with the flag, the model makes it
+    assert refined.urgency.present
+
+
 def test_the_model_may_still_set_a_keyword_escalations_urgency(judge: EmbeddedJudge) -> None:
     counting = CountingEmbedder(judge)
     careful = EmbeddedJudge(
         embedder=counting,  # type: ignore[arg-type]
         model_time_share=None,
-        model_for_keyword_urgency=True,
+        model_for_escalation_urgency=True,
     )
     (judged,) = careful.judge_sync([Utterance(text=BROKEN_REFUND, keywords=("refund",))])
     assert judged.used_model

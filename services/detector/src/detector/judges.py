@@ -16,7 +16,7 @@ async def build_judge(settings: DetectorSettings) -> AsyncIterator[LanguageJudge
     embedded = EmbeddedJudge(
         use_model=settings.judge_use_model,
         model_time_share=settings.judge_model_time_share,
-        model_for_keyword_urgency=settings.judge_model_for_keyword_urgency,
+        model_for_escalation_urgency=settings.judge_model_for_escalation_urgency,
         model_max_wait_s=(
             None
             if settings.judge_model_max_wait_ms is None

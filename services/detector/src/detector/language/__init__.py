@@ -86,8 +86,8 @@ class Judgement:
     """Whether the language model was consulted (cheap cues were not enough)."""
     model_skipped: str | None = None
     """Why an open decision was settled without the model: "keyword" (a keyword escalates the
-    message anyway), "backlog", "budget", "off" or "failed"; None when nothing was left open
-    or the model settled it."""
+    message anyway), "sentiment" (so does anger or urgency the cues are sure of), "backlog",
+    "budget", "off" or "failed"; None when nothing was left open or the model settled it."""
     notes: tuple[str, ...] = field(default=())
 
 

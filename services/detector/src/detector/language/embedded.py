@@ -78,8 +78,9 @@ class EmbeddedJudge:
 
     ``model_time_share`` bounds the embedding work (a share of one core's time; None: no bound,
     e.g. for evaluation), with bursts of up to ``model_burst_s`` seconds of model time;
-    ``use_model=False`` answers from the cues alone. Unless ``model_for_keyword_urgency``, a
-    message a keyword escalates anyway is not held up by the model: the cues set its urgency.
+    ``use_model=False`` answers from the cues alone. Unless ``model_for_escalation_urgency``, a
+    message that escalates anyway (a keyword, or anger or urgency the cues are sure of) is not
+    held up by the model: the cues set its urgency.
     A message that had already waited ``model_max_wait_s`` in the topic when it was read (a
     backlog) is judged from the cues alone, so the backlog drains instead of growing behind
     the model (None: never).
@@ -92,14 +93,14 @@ class EmbeddedJudge:
         use_model: bool = True,
         model_time_share: float | None = DEFAULT_MODEL_SHARE,
         model_burst_s: float = 2.0,
-        model_for_keyword_urgency: bool = False,
+        model_for_escalation_urgency: bool = False,
         model_max_wait_s: float | None = None,
     ) -> None:
         self._embedder = embedder or shared_embedder()
         self._weights = weights or shipped_weights()
         self._use_model = use_model
         self._budget = _Budget(model_time_share, model_burst_s)
-        self._model_for_keyword_urgency = model_for_keyword_urgency
+        self._model_for_escalation_urgency = model_for_escalation_urgency
         self._model_max_wait_s = model_max_wait_s
         self.behind = 0
         """Open decisions left to the cues because their message was already late."""
@@ -167,10 +168,11 @@ class EmbeddedJudge:
             item.without_model("failed")
 
     def _choose(self, drafts: list[Draft]) -> list[Draft]:
-        if not self._model_for_keyword_urgency:
+        if not self._model_for_escalation_urgency:
             for item in drafts:
-                if item.escalates_anyway() and item.needs_model():
-                    item.level_from_cues()
+                why = item.escalates_anyway()
+                if why is not None and item.needs_model():
+                    item.level_from_cues(why)
         open_ = [item for item in drafts if item.needs_model()]
         if not self._use_model:
             for item in open_:
