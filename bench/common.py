@@ -31,12 +31,13 @@ ESCALATING = [
     "The {item} arrived broken and I need a refund today, I'm not waiting another two weeks.",
     "Order #{n} has to be here by tomorrow morning, it's for my daughter's party. Tracking"
     " hasn't moved in four days.",
-    "Your courier left the {item} in the rain and now it's soaked and mouldy. I'm so"
-    " disappointed, this was supposed to be a birthday gift.",
+    "This is the second {item} (order #{n}) that arrived damaged. I am really disappointed and"
+    " starting to regret buying from you.",
 ]
 MODEL_DECIDES = ESCALATING[3]
-"""The escalating message whose fate only the embedding model can tell (the cues are unsure of
-its anger: "so disappointed" about a soaked gift escalates for some items, not for others)."""
+"""The escalating message whose fate only the embedding model can tell: the cues are unsure of
+its anger, and the model finds it in about 5 of 6 (a new order number each time, so no two are
+the same text and the embedder's cache never answers for the model)."""
 
 
 def decided_by_model(text: str) -> bool:
