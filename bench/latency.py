@@ -61,14 +61,7 @@ async def _publish(
         ahead = started + index / rate - time.perf_counter()
         if ahead > 0.001:
             await asyncio.sleep(ahead)  # pacing: the traffic's rate
-        escalation = escalation_id_for(
-            message["tenant_id"],
-            message["agent_id"],
-            "published",
-            message["conversation_id"],
-            message["message_id"],
-        )
-        sent[str(escalation)] = time.perf_counter()
+        sent[_escalation_of(message)] = time.perf_counter()
         futures.append(
             await producer.send(
                 topics.CHAT_MESSAGES,
@@ -157,8 +150,8 @@ async def publish_to_push(
                 await _everywhere(lag, database, tenant, before, pushes)
                 cores = _cores(running, used, time.perf_counter() - wall)
                 if run:
-                    latencies = [
-                        (arrived[key] - sent[key]) * 1000
+                    timed = [
+                        (key, (arrived[key] - sent[key]) * 1000)
                         for arrived in pushes.arrived
                         for key in arrived
                         if key in sent
@@ -166,14 +159,19 @@ async def publish_to_push(
                     found = await stages.breakdown(
                         lag, database, tenant, since, sent, pushes.arrived
                     )
-                    modelled = _by_model(traffic[offset - count :])
-                    by_model = [
-                        (arrived[key] - sent[key]) * 1000
-                        for arrived in pushes.arrived
-                        for key in arrived
-                        if key in sent and key in modelled
-                    ]
-                    results.append(Run(latencies, cores, found, by_model))
+                    modelled = {
+                        _escalation_of(message)
+                        for message in traffic[offset - count :]
+                        if decided_by_model(message["text"])
+                    }
+                    results.append(
+                        Run(
+                            [ms for _, ms in timed],
+                            cores,
+                            found,
+                            [ms for key, ms in timed if key in modelled],
+                        )
+                    )
                 for arrived in pushes.arrived:
                     arrived.clear()
         finally:
@@ -185,17 +183,17 @@ async def publish_to_push(
     return results
 
 
-def _by_model(messages: list[dict[str, Any]]) -> set[str]:
-    """The ids of the escalations ``messages`` would trigger that only the model decides."""
-    return {
-        str(
-            escalation_id_for(
-                m["tenant_id"], m["agent_id"], "published", m["conversation_id"], m["message_id"]
-            )
+def _escalation_of(message: dict[str, Any]) -> str:
+    """The id of the escalation ``message`` would trigger (ids derive from the message)."""
+    return str(
+        escalation_id_for(
+            message["tenant_id"],
+            message["agent_id"],
+            "published",
+            message["conversation_id"],
+            message["message_id"],
         )
-        for m in messages
-        if decided_by_model(m["text"])
-    }
+    )
 
 
 async def _everywhere(lag: Lag, database: str, tenant: str, before: int, pushes: Pushes) -> None:

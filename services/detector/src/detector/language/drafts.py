@@ -130,12 +130,12 @@ class Draft:
             or bool(self.relation_wanted())
         )
 
-    def escalates_anyway(self) -> str | None:
-        """What escalates this message whatever the model says, when no trigger condition
-        waits on similarity: a keyword ("keyword"), or anger or urgency the cues are sure of
-        ("sentiment"; "it has to be here by tomorrow morning, it's for a party" is urgent, and
-        whether it is angry too only decides between high and critical). The model could only
-        refine how urgent the escalation is. None otherwise."""
+    def sure_trigger(self) -> str | None:
+        """The trigger that escalates this message whatever the model says, when no trigger
+        condition waits on similarity: "keyword", or "sentiment" for anger or urgency the cues
+        are sure of ("it has to be here by tomorrow morning, it's for a party" is urgent, and
+        whether it is angry too only decides between high and critical). The model could then
+        only refine how urgent the escalation is. None otherwise."""
         if self.relation_wanted():
             return None
         if self.utterance.keywords:
@@ -143,17 +143,17 @@ class Draft:
         sure = any(not e.uncertain and e.probability >= 0.5 for e in (self.anger, self.urgency))
         return "sentiment" if sure else None
 
-    def level_from_cues(self, why: str) -> None:
+    def level_from_cues(self, trigger: str) -> None:
         """Let the cues' own estimates set the urgency of an escalation that happens anyway
-        (``why``: what ``escalates_anyway`` said). Unlike ``without_model``, a thin "yes" stays
+        (``trigger``: its ``sure_trigger``). Unlike ``without_model``, a thin "yes" stays
         a "yes": nothing is escalated on it that is not escalated already, so there is no
         false escalation to guard against."""
         for estimate in (self.anger, self.urgency, self.intent):
             if estimate is not None:
                 estimate.uncertain = False
-        what = "a keyword" if why == "keyword" else "a sure sign of anger or urgency"
+        what = "a keyword" if trigger == "keyword" else "a sure sign of anger or urgency"
         self.notes.append(f"{what} escalates it: the cues set the urgency")
-        self.model_skipped = why
+        self.model_skipped = trigger
 
     def without_model(self, reason: str) -> None:
         """Settle what was left open from the cues alone, for ``reason`` (one of

@@ -170,9 +170,9 @@ class EmbeddedJudge:
     def _choose(self, drafts: list[Draft]) -> list[Draft]:
         if not self._model_for_escalation_urgency:
             for item in drafts:
-                why = item.escalates_anyway()
-                if why is not None and item.needs_model():
-                    item.level_from_cues(why)
+                trigger = item.sure_trigger()
+                if trigger is not None and item.needs_model():
+                    item.level_from_cues(trigger)
         open_ = [item for item in drafts if item.needs_model()]
         if not self._use_model:
             for item in open_:

@@ -256,10 +256,13 @@ _NONE_BEFORE = re.compile(
 
 
 _NEGATABLE = frozenset((*_ABSENT_WHEN_NEGATED, *_UNWANTED, *_ABSENT_DAMAGE))
-_ANY_NEGATION = re.compile(
-    r"\b(?:no|not|never|without|none|nor|nothing|kein\w*|nicht|nichts|ohne|nie|sin|ningun\w*|"
-    r"nada|sem|nao|nenhum\w*|nunca|sans|pas|rien|aucun\w*|jamais)\b"
+NEGATION = re.compile(
+    r"\b(?:no|not|never|without|none|nor|nothing|nobody|empty|kein\w*|nicht|nichts|ohne|nie|"
+    r"niemand|leer|sin|ningun\w*|nada|nadie|nunca|vaci[oa]s?|sem|nao|nenhum\w*|ninguem|"
+    r"vazi[oa]s?|sans|pas|rien|aucun\w*|personne|jamais|vides?)\b|n't\b"
 )
+"""A word that denies something, in the five languages ("not", "nobody", "the trash is
+empty", "nichts", "nadie", "personne", "vazio"): where none occurs, nothing is denied."""
 
 
 # Waiting is trouble too ("third week waiting 🙄😂"), in any of the five languages.
@@ -389,7 +392,7 @@ def read(text: str) -> Reading:
         hits.setdefault("sarcasm", []).extend(praise)
     if "playful" in hits and _TROUBLE.isdisjoint(hits) and not _WAITING.search(folded):
         _without_emoji(hits, ("angry_emoji", "sarcasm"))
-    if not _NEGATABLE.isdisjoint(hits) and (_ANY_NEGATION.search(folded) or "n't" in folded):
+    if not _NEGATABLE.isdisjoint(hits) and NEGATION.search(folded):
         if any(group in hits for group in _ABSENT_WHEN_NEGATED):
             _drop_where_preceded(hits, _ABSENT_WHEN_NEGATED, folded, _NEGATED_BEFORE)
         denied = []

@@ -16,9 +16,9 @@ from detector.language.conditions import (
     keys_meet,
     word_keys,
 )
-from detector.language.lexical import Reading, repeated_share
+from detector.language.lexical import NEGATION, Reading, repeated_share
 from detector.language.lexicon import fold
-from detector.language.numbers import Kind, Quantity, without_limits
+from detector.language.numbers import bill_total, without_limits
 from escalator_schemas.classification import Urgency
 
 STRONG = 0.85
@@ -526,38 +526,10 @@ def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
         named = [limit for limit in clause.limits if limit.names(quantity)] if several else []
         if any(limit.holds(quantity) for limit in named or clause.limits):
             return 0.9, f"{quantity.value:g} ({quantity.kind}) is within the limit"
-    total = _total(found, ctx.reading)
+    total = bill_total(found, ctx.reading.folded)
     if total is not None and any(limit.holds(total) for limit in clause.limits):
         return 0.9, f"the amounts add up to {total.value:g}, within the limit"
     return 0.05, "the numbers mentioned are outside the limit"
-
-
-# Words that make amounts alternatives, changes, rates or parts of one another rather than
-# items of one bill: "£40 instead of £25", "was €600, now €450", "£30 back of £90", "€20 a month",
-# "2 cushions at R$ 130 each".
-_NOT_A_TOTAL = re.compile(
-    r"\b(?:instead|rather|was|were|now|then|before|after|reduced|discount\w*|off|refund\w*|back|"
-    r"deposit|each|apiece|or|either|between|left|remaining|"
-    r"cada|en vez|en lugar|antes|ahora|entre|"
-    r"statt|anstatt|vorher|jetzt|jeweils|je|oder|zwischen|"
-    r"au lieu|avant|maintenant|chacun\w*|ou|"
-    r"em vez|ao inves|agora|"
-    # a rate, not an item: "€20 a month", "monthly", "al mes", "pro Monat", "par mois", "ao mês"
-    r"(?:a|per|an|each|every)\s(?:day|week|month|year)|daily|weekly|monthly|yearly|annually|"
-    r"al (?:dia|mes|ano)|por (?:dia|semana|mes|ano)|mensual\w*|"
-    r"pro (?:tag|woche|monat|jahr)|im monat|monatlich\w*|jahrlich\w*|"
-    r"par (?:jour|semaine|mois|an)|mensuel\w*|ao (?:dia|mes|ano)|mensal\w*)\b"
-)
-
-
-def _total(found: list[Quantity], reading: Reading) -> Quantity | None:
-    """The sum of a message's amounts when they read as the items of one bill ("clutch kit
-    £610, flywheel £540, plus labour" is over £1,000): at least two amounts, and no word that
-    makes them alternatives, changes or rates (``_NOT_A_TOTAL``)."""
-    amounts = [quantity for quantity in found if quantity.kind is Kind.MONEY]
-    if len(amounts) < 2 or _NOT_A_TOTAL.search(reading.folded):
-        return None
-    return Quantity(sum(quantity.value for quantity in amounts), Kind.MONEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -784,13 +756,7 @@ def about_exclusion(plan: ConditionPlan, ctx: Context) -> Exclusion | None:
     return None
 
 
-# A piece of a message that denies what it names: "the trash is empty", "nobody deleted
-# anything", "not in the bin", "der Papierkorb ist leer", "nada en la papelera".
-_DENYING = re.compile(
-    r"\b(?:no|not|never|none|nor|nothing|nobody|empty|kein\w*|nicht|nichts|niemand|nie|leer|"
-    r"sin|ningun\w*|nada|nadie|nunca|vaci[oa]s?|sem|nao|nenhum\w*|ninguem|vazi[oa]s?|"
-    r"pas|rien|aucun\w*|personne|jamais|vides?)\b|n't\b"
-)
+# The pieces of a message between punctuation.
 _PIECES = re.compile(r"[^.,;:!?]+")
 
 
@@ -798,9 +764,9 @@ def affirmed(folded: str) -> str:
     """``folded`` without the pieces (between punctuation) that deny what they name: the
     words of an exclusion a message denies ("Trash is empty" for "items in the trash do not
     count") do not make it about the exclusion."""
-    if not _DENYING.search(folded):
+    if not NEGATION.search(folded):
         return folded
-    return " ".join(piece for piece in _PIECES.findall(folded) if not _DENYING.search(piece))
+    return " ".join(piece for piece in _PIECES.findall(folded) if not NEGATION.search(piece))
 
 
 def excluded(

@@ -5,6 +5,7 @@ numbers are parsed and compared. Works on folded text (see ``lexicon.fold``).
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -463,3 +464,31 @@ def _limit(op: str, phrase: str) -> list[Limit]:
     number = re.search(rf"{_NUMBER}", phrase)
     value = _to_float(number.group(0)) if number else None
     return [] if value is None else [Limit(op, value, Kind.COUNT, noun)]
+
+
+# Words that make amounts alternatives, changes, rates or parts of one another rather than
+# items of one bill: "£40 instead of £25", "was €600, now €450", "£30 back of £90", "€20 a month",
+# "2 cushions at R$ 130 each".
+_NOT_A_TOTAL = re.compile(
+    r"\b(?:instead|rather|was|were|now|then|before|after|reduced|discount\w*|off|refund\w*|back|"
+    r"deposit|each|apiece|or|either|between|left|remaining|"
+    r"cada|en vez|en lugar|antes|ahora|entre|"
+    r"statt|anstatt|vorher|jetzt|jeweils|je|oder|zwischen|"
+    r"au lieu|avant|maintenant|chacun\w*|ou|"
+    r"em vez|ao inves|agora|"
+    # a rate, not an item: "€20 a month", "monthly", "al mes", "pro Monat", "par mois", "ao mês"
+    r"(?:a|per|an|each|every)\s(?:day|week|month|year)|daily|weekly|monthly|yearly|annually|"
+    r"al (?:dia|mes|ano)|por (?:dia|semana|mes|ano)|mensual\w*|"
+    r"pro (?:tag|woche|monat|jahr)|im monat|monatlich\w*|jahrlich\w*|"
+    r"par (?:jour|semaine|mois|an)|mensuel\w*|ao (?:dia|mes|ano)|mensal\w*)\b"
+)
+
+
+def bill_total(found: Sequence[Quantity], folded: str) -> Quantity | None:
+    """The sum of the amounts ``found`` in ``folded`` when they read as the items of one bill
+    ("clutch kit £610, flywheel £540, plus labour" is over £1,000): at least two amounts, and
+    no word that makes them alternatives, changes or rates (``_NOT_A_TOTAL``). None otherwise."""
+    amounts = [quantity for quantity in found if quantity.kind is Kind.MONEY]
+    if len(amounts) < 2 or _NOT_A_TOTAL.search(folded):
+        return None
+    return Quantity(sum(quantity.value for quantity in amounts), Kind.MONEY)
