@@ -63,6 +63,14 @@ def kafka_jars() -> Path | None:
     return None
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every process on the machine has used so far, in seconds summed over the cores
+    (Linux /proc/stat: all but idle and I/O wait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(process: ServiceProcess) -> float:
     """CPU time the service's process has used so far (Linux /proc)."""
     assert process.process is not None
