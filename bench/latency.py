@@ -33,8 +33,8 @@ PATH = ("detector", "router", "queue-api")
 NO_MODEL = {"DETECTOR_JUDGE_USE_MODEL": "false"}
 SUPERVISORS = 50
 TRICKLE = 10.0
-"""msg/s of the hop baseline for the stages escalations travel (7.5 escalations/s at 500 chat
-messages/s with 1.5% escalating)."""
+"""msg/s of the hop baseline for the stages escalations travel: a few a second at 500 chat
+messages/s."""
 
 
 @dataclass

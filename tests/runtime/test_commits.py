@@ -103,12 +103,10 @@ async def test_a_trickle_of_batches_is_committed_a_few_times_to_its_end(
         await admin.create_topics([NewTopic(topic, 1, 1)])
     finally:
         await admin.close()
-    calls: list[object] = []
     made_at: list[float] = []
     commit = AIOKafkaConsumer.commit
 
     async def counted(self: AIOKafkaConsumer, offsets: Any = None) -> None:
-        calls.append(offsets)
         made_at.append(time.monotonic())
         await commit(self, offsets)
 
@@ -151,4 +149,5 @@ async def test_a_trickle_of_batches_is_committed_a_few_times_to_its_end(
     # which would come every 20 ms. The timer may fire a clock tick early, hence the 10 %.
     gaps = [later - earlier for earlier, later in itertools.pairwise(made_at)][:-1]
     assert all(gap >= 0.9 * interval for gap in gaps), f"commits {gaps} s apart"
-    assert 1 <= len(calls) < batches, f"{len(calls)} commits for {batches} batches"
+    # The end was committed (waited for above): fewer commits than batches.
+    assert len(made_at) < batches, f"{len(made_at)} commits for {batches} batches"
