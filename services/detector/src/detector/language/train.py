@@ -8,6 +8,7 @@ they are. Needs scikit-learn (a dev dependency); inference needs only numpy.
 import argparse
 import json
 import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -343,6 +344,17 @@ def _report_classifier(embed: Callable[[list[str]], Matrix]) -> dict[str, Any]:
     return _fit(x, y, REPORT_C, "report")
 
 
+def _save(path: Path, arrays: dict[str, Any]) -> None:
+    """``np.savez_compressed``, but with every entry dated 1980-01-01 (numpy dates them now), so
+    that the same arrays make the same bytes and an unchanged retraining changes no file."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(arrays):
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(entry, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(arrays[name]), allow_pickle=False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     default_out = Path(str(resources.files("detector.language").joinpath("data", WEIGHTS_FILE)))
@@ -385,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with np.load(default_out, allow_pickle=False) as shipped:
             arrays |= {k: shipped[k] for k in shipped.files if k not in retrained}
         arrays |= retrained
-        np.savez_compressed(args.out, **arrays)
+        _save(args.out, arrays)
         sys.stdout.write(f"wrote {args.out}\n")
         return 0
     if args.only_relation:
@@ -415,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "calm_bank": calibration.calm_bank.astype(np.float16),
         "neutral": calibration.neutral.astype(np.float16),
     }
-    np.savez_compressed(args.out, **arrays)
+    _save(args.out, arrays)
     sys.stdout.write(f"wrote {args.out}\n")
     return 0
 
