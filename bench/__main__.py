@@ -24,11 +24,33 @@ from tests.conftest import groups_at_end
 
 from bench import detector, latency, queue, webhooks
 from bench.common import RESULTS, Row, table
-from bench.stack import kafka_server
+from bench.stack import kafka_server, machine_busy_seconds
 from escalator_runtime.kafka import ensure_topics
 from escalator_runtime.settings import ServiceSettings
 
 SECTIONS = ("detector", "latency", "webhooks", "queue")
+
+
+def reference_ms() -> float:
+    """Milliseconds this machine takes for a fixed piece of pure-Python work (best of five):
+    the same code reads slower on a slower or shared host, so two runs compare only when their
+    references agree."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        counts: dict[int, int] = {}
+        for number in range(300_000):
+            counts[number % 97] = counts.get(number % 97, 0) + len(str(number))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def busy_cores(seconds: float = 2.0) -> float:
+    """Cores the machine's other processes keep busy, measured over ``seconds`` (an idle
+    broker or database left running shows here, where the load average rounds it away)."""
+    before = machine_busy_seconds()
+    time.sleep(seconds)
+    return (machine_busy_seconds() - before) / seconds
 
 
 def say(line: str) -> None:
@@ -69,7 +91,13 @@ def write(rows: list[Row], extra: dict[str, Any], args: argparse.Namespace) -> P
         "at": datetime.now(UTC).isoformat(),
         "cores": os.cpu_count(),
         "load_average_at_start": args.load,
-        "arguments": {key: value for key, value in vars(args).items() if key != "load"},
+        "busy_cores_at_start": args.busy,
+        "reference_ms": args.reference,
+        "arguments": {
+            key: value
+            for key, value in vars(args).items()
+            if key not in ("load", "busy", "reference")
+        },
         "kafka_settings": {
             "linger_ms": settings.kafka_linger_ms,
             "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
@@ -113,11 +141,14 @@ def main() -> int:
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     args.load = os.getloadavg()[0]
+    args.busy = busy_cores()
+    args.reference = reference_ms()
     started = time.perf_counter()
     rows, extra = asyncio.run(measure(args))
     title = (
-        f"Escalator benchmarks — {os.cpu_count()} cores, load {args.load:.1f} at start,"
-        f" {time.perf_counter() - started:.0f} s"
+        f"Escalator benchmarks — {os.cpu_count()} cores, {args.busy:.2f} busy at start (load"
+        f" {args.load:.1f}), CPU reference {args.reference:.0f} ms (compare runs whose references"
+        f" agree), {time.perf_counter() - started:.0f} s"
     )
     sys.stdout.write(table(title, rows) + "\n")
     path = write(rows, extra, args)
