@@ -24,33 +24,11 @@ from tests.conftest import groups_at_end
 
 from bench import detector, latency, queue, webhooks
 from bench.common import RESULTS, Row, table
-from bench.stack import kafka_server, machine_busy_seconds
+from bench.stack import busy_cores, kafka_server, reference_ms
 from escalator_runtime.kafka import ensure_topics
 from escalator_runtime.settings import ServiceSettings
 
 SECTIONS = ("detector", "latency", "webhooks", "queue")
-
-
-def reference_ms() -> float:
-    """Milliseconds this machine takes for a fixed piece of pure-Python work (best of five):
-    the same code reads slower on a slower or shared host, so two runs compare only when their
-    references agree."""
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        counts: dict[int, int] = {}
-        for number in range(300_000):
-            counts[number % 97] = counts.get(number % 97, 0) + len(str(number))
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
-
-
-def busy_cores(seconds: float = 2.0) -> float:
-    """Cores the machine's other processes keep busy, measured over ``seconds`` (an idle
-    broker or database left running shows here, where the load average rounds it away)."""
-    before = machine_busy_seconds()
-    time.sleep(seconds)
-    return (machine_busy_seconds() - before) / seconds
 
 
 def say(line: str) -> None:
@@ -85,19 +63,15 @@ async def measure(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
     return rows, extra
 
 
-def write(rows: list[Row], extra: dict[str, Any], args: argparse.Namespace) -> Path:
+def write(
+    rows: list[Row], extra: dict[str, Any], args: argparse.Namespace, machine: dict[str, float]
+) -> Path:
     settings = ServiceSettings()
     document = {
         "at": datetime.now(UTC).isoformat(),
         "cores": os.cpu_count(),
-        "load_average_at_start": args.load,
-        "busy_cores_at_start": args.busy,
-        "reference_ms": args.reference,
-        "arguments": {
-            key: value
-            for key, value in vars(args).items()
-            if key not in ("load", "busy", "reference")
-        },
+        **machine,
+        "arguments": vars(args),
         "kafka_settings": {
             "linger_ms": settings.kafka_linger_ms,
             "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
@@ -140,18 +114,22 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(SECTIONS))
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
-    args.load = os.getloadavg()[0]
-    args.busy = busy_cores()
-    args.reference = reference_ms()
+    # What the machine was like before the run: two runs compare only when this agrees.
+    machine = {
+        "load_average_at_start": os.getloadavg()[0],
+        "busy_cores_at_start": busy_cores(),
+        "reference_ms": reference_ms(),
+    }
     started = time.perf_counter()
     rows, extra = asyncio.run(measure(args))
     title = (
-        f"Escalator benchmarks — {os.cpu_count()} cores, {args.busy:.2f} busy at start (load"
-        f" {args.load:.1f}), CPU reference {args.reference:.0f} ms (compare runs whose references"
-        f" agree), {time.perf_counter() - started:.0f} s"
+        f"Escalator benchmarks — {os.cpu_count()} cores, {machine['busy_cores_at_start']:.2f}"
+        f" busy at start (load {machine['load_average_at_start']:.1f}), CPU reference"
+        f" {machine['reference_ms']:.0f} ms (compare runs whose references agree),"
+        f" {time.perf_counter() - started:.0f} s"
     )
     sys.stdout.write(table(title, rows) + "\n")
-    path = write(rows, extra, args)
+    path = write(rows, extra, args, machine)
     sys.stdout.write(f"written to {path.relative_to(Path.cwd())} and latest.json\n")
     return 0
 

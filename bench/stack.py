@@ -1,9 +1,11 @@
-"""What the benchmarks share: a broker of their own, and the services as processes of their
-own, as in production. (A database per run and consumer groups at the topics' ends come from
-the tests' helpers: ``tests.infra.fresh_database``, ``tests.conftest.groups_at_end``.)"""
+"""What the benchmarks share: a broker of their own, the services as processes of their own,
+as in production, and what the machine's cores do meanwhile. (A database per run and consumer
+groups at the topics' ends come from the tests' helpers: ``tests.infra.fresh_database``,
+``tests.conftest.groups_at_end``.)"""
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,6 +71,28 @@ def machine_busy_seconds() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def reference_ms() -> float:
+    """Milliseconds this machine takes for a fixed piece of pure-Python work (best of five):
+    the same code reads slower on a slower or shared host, so two runs compare only when their
+    references agree."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        counts: dict[int, int] = {}
+        for number in range(300_000):
+            counts[number % 97] = counts.get(number % 97, 0) + len(str(number))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def busy_cores(seconds: float = 2.0) -> float:
+    """Cores the machine's other processes keep busy, measured over ``seconds`` (an idle
+    broker or database left running shows here, where the load average rounds it away)."""
+    before = machine_busy_seconds()
+    time.sleep(seconds)
+    return (machine_busy_seconds() - before) / seconds
 
 
 def cpu_seconds(process: ServiceProcess) -> float:

@@ -3,6 +3,7 @@ the embedding model should settle."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from detector.language import ConditionMatch, Judgement, Signal, Utterance
 from detector.language.conditions import ConditionPlan, plan
@@ -69,6 +70,10 @@ WITHOUT_MODEL = {
 """Why an open decision may be settled without the model, and how its notes say so."""
 
 
+SureTrigger = Literal["keyword", "sentiment"]
+"""What escalates a message whatever the model says (``Draft.sure_trigger``)."""
+
+
 @dataclass(slots=True)
 class Draft:
     """Everything the judge knows about one utterance so far."""
@@ -130,7 +135,7 @@ class Draft:
             or bool(self.relation_wanted())
         )
 
-    def sure_trigger(self) -> str | None:
+    def sure_trigger(self) -> SureTrigger | None:
         """The trigger that escalates this message whatever the model says, when no trigger
         condition waits on similarity: "keyword", or "sentiment" for anger or urgency the cues
         are sure of ("it has to be here by tomorrow morning, it's for a party" is urgent, and
@@ -143,7 +148,7 @@ class Draft:
         sure = any(not e.uncertain and e.probability >= 0.5 for e in (self.anger, self.urgency))
         return "sentiment" if sure else None
 
-    def level_from_cues(self, trigger: str) -> None:
+    def level_from_cues(self, trigger: SureTrigger) -> None:
         """Let the cues' own estimates set the urgency of an escalation that happens anyway
         (``trigger``: its ``sure_trigger``). Unlike ``without_model``, a thin "yes" stays
         a "yes": nothing is escalated on it that is not escalated already, so there is no

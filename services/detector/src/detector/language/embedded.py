@@ -170,8 +170,8 @@ class EmbeddedJudge:
     def _choose(self, drafts: list[Draft]) -> list[Draft]:
         if not self._model_for_escalation_urgency:
             for item in drafts:
-                trigger = item.sure_trigger()
-                if trigger is not None and item.needs_model():
+                # most messages leave nothing open: ask what escalates them only when it matters
+                if item.needs_model() and (trigger := item.sure_trigger()) is not None:
                     item.level_from_cues(trigger)
         open_ = [item for item in drafts if item.needs_model()]
         if not self._use_model:

@@ -347,7 +347,7 @@ def _report_classifier(embed: Callable[[list[str]], Matrix]) -> dict[str, Any]:
 def _save(path: Path, arrays: dict[str, Any]) -> None:
     """``np.savez_compressed``, but with every entry dated 1980-01-01 (numpy dates them now), so
     that the same arrays make the same bytes and an unchanged retraining changes no file."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w") as archive:
         for name in sorted(arrays):
             entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
