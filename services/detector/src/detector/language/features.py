@@ -152,9 +152,13 @@ def urgency_has_cues(reading: Reading) -> bool:
 
 
 def anger_is_evident(reading: Reading) -> bool:
-    """Enough to trust a lexical "angry": one exclamation mark or complaint word never is."""
+    """Enough to trust a lexical "angry": one exclamation mark or complaint word never is, nor
+    an angry word among happy signs with no trouble told ("THIS DRESS IS INSANE 😍", "ridiculous
+    😂"): delight borrows anger's words, so the model reads those."""
     counts = reading.counts
     troubled = "issue" in counts or "repeat" in counts
+    if not troubled and ("positive" in counts or "playful" in counts):
+        return False
     return any(group in counts for group in _STRONG_ANGER) or (reading.shout >= 0.5 and troubled)
 
 
