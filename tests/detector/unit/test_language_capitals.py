@@ -1,14 +1,7 @@
 """Capitals that are a keyboard's doing are not shouting (sentences written for these tests)."""
 
-import pytest
-
 from detector.language import Utterance
 from detector.language.embedded import EmbeddedJudge
-
-
-@pytest.fixture(scope="module")
-def judge() -> EmbeddedJudge:
-    return EmbeddedJudge(model_time_share=None)
 
 
 def angry(judge: EmbeddedJudge, text: str, *earlier: str) -> bool:

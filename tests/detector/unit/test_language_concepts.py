@@ -10,11 +10,6 @@ from escalator_schemas.classification import Urgency
 from escalator_schemas.config import TriggerCondition
 
 
-@pytest.fixture(scope="module")
-def judge() -> EmbeddedJudge:
-    return EmbeddedJudge(model_time_share=None)
-
-
 def verdict(judge: EmbeddedJudge, description: str, text: str, *earlier: str) -> tuple[bool, str]:
     condition = TriggerCondition(label="test", description=description)
     utterance = Utterance(text=text, earlier=earlier, conditions=(condition,))

@@ -22,11 +22,6 @@ ANGRY_IN_KIND_WORDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def judge() -> EmbeddedJudge:
-    return EmbeddedJudge(model_time_share=None)
-
-
 @pytest.mark.parametrize("heart", HEARTS)
 def test_a_heart_of_any_colour_is_a_happy_sign(heart: str) -> None:
     assert read(f"the parcel came today {heart}").counts.get("positive") == 1

@@ -12,13 +12,6 @@ from escalator_schemas.classification import Area, Topic, Urgency
 from escalator_schemas.config import TriggerCondition
 
 
-@pytest.fixture(scope="session")
-def judge() -> EmbeddedJudge:
-    """One judge (and one loaded model) for the whole session; no rate limit, so every open
-    decision reaches the model as it would under normal load."""
-    return EmbeddedJudge(model_time_share=None)
-
-
 def one(judge: EmbeddedJudge, text: str, **context: object) -> Judgement:
     return judge.judge_sync([Utterance(text=text, **context)])[0]  # type: ignore[arg-type]
 

@@ -18,11 +18,6 @@ GREETED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def judge() -> EmbeddedJudge:
-    return EmbeddedJudge(model_time_share=None)
-
-
 @pytest.mark.parametrize(("greeting", "text"), GREETED)
 def test_the_cues_read_the_same_mood_with_or_without_a_greeting(greeting: str, text: str) -> None:
     weights = shipped_weights()

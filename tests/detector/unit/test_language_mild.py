@@ -8,12 +8,6 @@ from detector.language.embedded import EmbeddedJudge
 from escalator_schemas.config import TriggerCondition
 from tests.detector.unit.judging import matched
 
-
-@pytest.fixture(scope="module")
-def judge() -> EmbeddedJudge:
-    return EmbeddedJudge(model_time_share=None)
-
-
 TOOTH = TriggerCondition(
     label="Dental emergency",
     description="Escalate for severe pain that painkillers don't control or bleeding that "

@@ -13,11 +13,6 @@ from detector.language.model import shipped_weights
 from escalator_schemas.config import TriggerCondition
 
 
-@pytest.fixture(scope="module")
-def judge() -> EmbeddedJudge:
-    return EmbeddedJudge(model_time_share=None)
-
-
 def reported(judge: EmbeddedJudge, text: str) -> float:
     vector = judge.embedder.embed([text])[0]
     features = np.concatenate([vector, np.asarray(report_features(read(text)))])

@@ -16,11 +16,6 @@ from escalator_schemas.config import TriggerCondition
 from tests.detector.unit.judging import matched
 
 
-@pytest.fixture(scope="module")
-def judge() -> EmbeddedJudge:
-    return EmbeddedJudge(model_time_share=None)
-
-
 @pytest.mark.parametrize(
     ("condition", "expected"),
     [

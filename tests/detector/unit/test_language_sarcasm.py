@@ -7,11 +7,6 @@ from detector.language.embedded import EmbeddedJudge
 from detector.language.lexical import read
 
 
-@pytest.fixture(scope="module")
-def judge() -> EmbeddedJudge:
-    return EmbeddedJudge(model_time_share=None)
-
-
 @pytest.mark.parametrize(
     "text",
     [
