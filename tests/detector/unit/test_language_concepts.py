@@ -479,3 +479,53 @@ def test_a_member_number_of_a_relative_is_not_the_customers(
     judge: EmbeddedJudge, text: str, matched: bool
 ) -> None:
     assert verdict(judge, CLUB, text)[0] is matched
+
+
+INJURY_IN_CLASS = "Escalader quand un adhérent s'est blessé pendant un cours ou sur une machine."
+INTRUDER = "Escalate when a member reports a lost access card or a stranger in the building."
+MEMBER_CLAIM = (
+    "Escalate when the customer says they are a Gold Club member or gives a member number."
+)
+
+
+@pytest.mark.parametrize(
+    ("description", "text", "expected"),
+    [
+        (
+            INJURY_IN_CLASS,
+            "Pendant le cours de spinning hier, la selle s'est détachée et je suis tombé, j'ai le "
+            "coude ouvert et trois points de suture.",
+            True,
+        ),
+        (
+            INJURY_IN_CLASS,
+            "Je me suis fait une entorse au ski l'an dernier, c'est guéri. Quel cours me "
+            "conseillez-vous pour reprendre ?",
+            False,
+        ),
+        (
+            INTRUDER,
+            "There was a guy I've never seen wandering around the third floor offices last "
+            "night, he didn't have a badge.",
+            True,
+        ),
+    ],
+)
+def test_a_clause_that_names_a_member_is_about_what_happened(
+    judge: EmbeddedJudge, description: str, text: str, expected: bool
+) -> None:
+    # "a member" says who: the customer need not say they are one, what happened decides
+    assert verdict(judge, description, text)[0] is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'm a Gold Club member, can I get early access to the sale?", True),
+        ("Can I get early access to the sale?", False),
+    ],
+)
+def test_a_clause_about_being_a_member_still_asks_for_the_claim(
+    judge: EmbeddedJudge, text: str, expected: bool
+) -> None:
+    assert verdict(judge, MEMBER_CLAIM, text)[0] is expected

@@ -1,6 +1,6 @@
 """Urgency and threat cue words used incidentally: a fault that is over ("it drains now!"), a
-"today" that names the date, a social network named in praise. Sentences written for these
-tests, not from any labelled set."""
+"today" that names the date, a social network named in praise, an English "brand" that is no
+German fire. Sentences written for these tests, not from any labelled set."""
 
 import pytest
 
@@ -80,3 +80,25 @@ def test_a_what_if_with_words_inside_is_a_what_if(text: str) -> None:
 )
 def test_a_report_or_an_ultimatum_is_no_what_if(text: str) -> None:
     assert not read(text).has("hypothetical")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The movers scratched my brand-new dining table.",
+        "Which brand of batteries does the remote take?",
+    ],
+)
+def test_the_english_brand_is_no_german_fire(text: str) -> None:
+    assert not read(text).has("safety")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Das Ladegerät hat einen Kabelbrand verursacht, überall sind Brandflecken.",
+        "Der Toaster stand plötzlich in Brand!",
+    ],
+)
+def test_a_german_fire_is_still_one(text: str) -> None:
+    assert read(text).has("safety")

@@ -17,6 +17,10 @@ from detector.language.lexical import read
         "I'll be reporting you to trading standards first thing tomorrow.",
         "Si no me devolvéis el dinero, voy a demandar a la tienda.",
         "Do you want me to call my bank and reverse the charge? Because I will.",
+        # German separable verbs: the body between the verb and its particle
+        "Wenn die Gutschrift nicht bis Montag da ist, schalte ich die Verbraucherzentrale ein.",
+        "Ich wende mich jetzt an die Schlichtungsstelle, das reicht mir.",
+        "Si no me contestáis hoy, acudiré a la OMIC.",
     ],
 )
 def test_threats_stand(text: str) -> None:
@@ -41,6 +45,7 @@ def test_threats_stand(text: str) -> None:
         # a review body mentioned in passing
         "Saw you're accredited with the Better Business Bureau, so I feel safe ordering.",
         "Your BBB profile looks great. Do you ship to Alaska?",
+        "Die Verbraucherzentrale hat euren Shop empfohlen, deshalb bestelle ich hier.",
     ],
 )
 def test_legal_words_that_threaten_nothing(text: str) -> None:

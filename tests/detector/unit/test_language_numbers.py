@@ -37,6 +37,27 @@ def test_references_and_measures_are_not_counts(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Ah, that's a shame. I'll cancel at the end of the month then.",
+        "ah ok, so not before next week",
+        "Ah well, the year is nearly over anyway.",
+    ],
+)
+def test_a_number_word_glued_to_a_unit_is_no_duration(text: str) -> None:
+    # "ah" is not "a h" (an hour): only digits may touch their unit
+    assert not [q for q in quantities(fold(text)) if q.kind is Kind.DAYS]
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [("back in 2 hours", 2 / 24), ("Ah, an hour then", 1 / 24), ("a two-week pause", 14)],
+)
+def test_durations_beside_an_interjection(text: str, days: float) -> None:
+    assert [q.value for q in quantities(fold(text)) if q.kind is Kind.DAYS] == [pytest.approx(days)]
+
+
+@pytest.mark.parametrize(
     ("condition", "expected"),
     [
         ("more than 100 units", Limit(">", 100, Kind.COUNT)),

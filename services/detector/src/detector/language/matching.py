@@ -615,6 +615,22 @@ def _someone_elses(reading: Reading, at: int) -> bool:
     return False
 
 
+# A clause about being a member ("says they are a Gold Club member or gives a member number"),
+# not one that only names who the customer is ("a member says they got hurt in the gym").
+_MEMBERSHIP_TOLD = re.compile(
+    r"\b(are|is|am|being|be|sind|ist|bin|sei|sean|sea|es|son|soy|est|sont|suis|etre|e|sao|seja|"
+    r"sou)\b(?:\W+[\w'-]+){0,4}?\W+(member|miembro|socio|socia|mitglied|membre|adherent|membro)"
+    r"|(member|membership|mitglieds|miembro|socio|membre|adherent|membro)\w*\W+(number|nummer|"
+    r"numero|card|karte|carte|tarjeta|cartao|id)\b|\b(number|numero|nummer) (de |d')?(socio|"
+    r"miembro|membre|adherent|membro)"
+)
+
+
+@lru_cache(maxsize=1024)
+def _names_the_member_only(folded_clause: str) -> bool:
+    return _MEMBERSHIP_TOLD.search(folded_clause) is None
+
+
 def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
     known = concepts()
     judged = clause.concepts
@@ -622,6 +638,10 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
         # "a member wants to cancel their membership" names who the customer is, not what
         # happened: "is the pool included in my membership?" meets nothing
         judged = tuple(name for name in judged if name != "member")
+    elif judged == ("member",) and not clause.limits and _names_the_member_only(fold(clause.text)):
+        # "ein Mitglied sich im Studio verletzt hat": what happened is in words no concept
+        # covers; whether the customer says they are a member decides nothing of it
+        return ClauseVerdict(0.0, urgency, f'"{clause.text}"', bool(clause.stems), generic=True)
     scores = {name: _DETECTORS[name](ctx) for name in judged}
     qualitative = {n: s for n, s in scores.items() if not known[n].quantity}
     numbers = _numbers(clause, ctx) if clause.limits else None

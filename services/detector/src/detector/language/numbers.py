@@ -136,8 +136,10 @@ _DAY_UNITS = {
     "jahren": 365, "ans": 365, "annee": 365, "annees": 365,
 }  # fmt: skip
 _DAY_UNIT = "|".join(sorted((re.escape(u) for u in _DAY_UNITS), key=len, reverse=True))
+# Digits may touch their unit ("2h", "3days"); a number word may not: "ah", "ash" are no hours.
 _DURATION = re.compile(
-    rf"\b(?=[\d{_WORD_NUMBER_FIRST}])(?P<n>{_NUMBER}|{_WORD_NUMBER})[\s-]*(?P<unit>{_DAY_UNIT})\b"
+    rf"\b(?=[\d{_WORD_NUMBER_FIRST}])(?P<n>{_NUMBER}|(?:{_WORD_NUMBER})(?=[\s-]))[\s-]*"
+    rf"(?P<unit>{_DAY_UNIT})\b"
 )
 _WEIGHT_UNITS = {
     "kg": 1.0, "kgs": 1.0, "kilo": 1.0, "kilos": 1.0, "kilogram": 1.0, "kilograms": 1.0,
