@@ -529,3 +529,29 @@ def test_a_clause_about_being_a_member_still_asks_for_the_claim(
     judge: EmbeddedJudge, text: str, expected: bool
 ) -> None:
     assert verdict(judge, MEMBER_CLAIM, text)[0] is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "earlier"),
+    [
+        (
+            "There's also a €87 payment to 'Nordlicht Media' on Friday. I never bought anything "
+            "from them.",
+            (),
+        ),
+        (
+            "Both at 4 in the morning, €19.99 each. I was asleep, and I've never even heard of "
+            "that app.",
+            ("There are two charges on my card I want to ask about.",),
+        ),
+    ],
+)
+def test_a_disowned_payment_is_fraud_where_the_charge_was_told(
+    judge: EmbeddedJudge, text: str, earlier: tuple[str, ...]
+) -> None:
+    assert verdict(judge, FRAUD, text, *earlier)[0]
+
+
+def test_never_having_heard_of_the_shop_charges_nothing(judge: EmbeddedJudge) -> None:
+    text = "I'd never heard of your shop before a friend sent me the link. Do you ship to Malta?"
+    assert not verdict(judge, FRAUD, text)[0]

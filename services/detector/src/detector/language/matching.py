@@ -146,12 +146,15 @@ def _health(ctx: Context) -> float:
 
 def _fraud(ctx: Context) -> float:
     """Fraud words, or a charge for a purchase the customer says they never made ("two charges
-    on my statement, but I haven't ordered anything in a year"): a denial inside a question
-    ("I haven't ordered yet, will I be charged?") is not one."""
+    on my statement, but I haven't ordered anything in a year"; the charge may be in an earlier
+    message: "these three, at 3 am. I've never even heard of that site"): a denial inside a
+    question ("I haven't ordered yet, will I be charged?") is not one."""
     reading = ctx.reading
     if reading.has("fraud"):
         return STRONG
-    if not (reading.has("purchase_denied") and reading.has("charged")):
+    if not reading.has("purchase_denied") or not (
+        reading.has("charged") or any(earlier.has("charged") for earlier in ctx.earlier)
+    ):
         return 0.0
     for sentence in _SENTENCE.findall(reading.folded):
         if any(p in sentence for p in reading.hits["purchase_denied"]) and "?" not in sentence:
