@@ -220,3 +220,37 @@ def test_an_age_limit_is_read_in_years() -> None:
     (limit,) = limits(fold("un menor de menos de 16 años"))
     assert limit.holds(quantities(fold("tengo 15 años"))[0])
     assert not limit.holds(quantities(fold("tengo 17 años"))[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("We're away from 3 to 16 March, can the box skip those weeks?", 14),
+        ("Wir sind vom 20. Juli bis 4. August verreist.", 16),
+        ("Estaremos fuera del 1 al 10 de octubre.", 10),
+        ("Nous partons du 5 au 9 mai.", 5),
+        ("Out of office June 28 - July 2.", 5),
+    ],
+)
+def test_a_date_range_is_a_duration(text: str, days: float) -> None:
+    assert [q.value for q in quantities(fold(text)) if q.kind is Kind.DAYS] == [days]
+
+
+@pytest.mark.parametrize(
+    "text", ["Order 12 may arrive late", "Room 2 to 4 on the 3rd floor", "from 3 to 5 pm"]
+)
+def test_numbers_beside_a_month_word_are_no_range(text: str) -> None:
+    assert not [q for q in quantities(fold(text)) if q.kind is Kind.DAYS]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("die Pause länger als 3 Wochen dauert", Limit(">", 21, Kind.DAYS)),
+        ("eine Lieferung kürzer als 2 Tage", Limit("<", 2, Kind.DAYS)),
+        ("un séjour plus long que 10 jours", Limit(">", 10, Kind.DAYS)),
+        ("una reserva más cara que 900 €", Limit(">", 900, Kind.MONEY)),
+    ],
+)
+def test_comparatives_in_other_languages(condition: str, expected: Limit) -> None:
+    assert limits(fold(condition)) == [expected]

@@ -102,6 +102,16 @@ def test_a_limit_on_one_item_of_a_list_is_partial() -> None:
     assert [c.partial_limit for c in plan(shared).clauses if c.limits] == [False]
 
 
+def test_an_item_a_concept_names_before_the_limit_is_one_of_its_own() -> None:
+    # cancelling has no length: only the pause is measured
+    either = TriggerCondition(
+        label="Kündigung",
+        description="Eskalieren, wenn ein Kunde kündigen oder sein Abo länger als 6 Wochen "
+        "aussetzen möchte.",
+    )
+    assert [c.partial_limit for c in plan(either).clauses if c.limits] == [True]
+
+
 SCHOOLS = TriggerCondition(
     label="Schools",
     description="Escalate when a school asks for a framework agreement, a service contract or a "

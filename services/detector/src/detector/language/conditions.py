@@ -529,7 +529,26 @@ def _partial(folded: str) -> bool:
     if "," in without_limits(plain):
         return True
     end = limit_end(folded)
-    return end is not None and any(m.start() > end for m in _ANOTHER_ITEM.finditer(plain))
+    if end is None:
+        return False
+    items = [m.start() for m in _ANOTHER_ITEM.finditer(plain)]
+    if any(at > end for at in items):
+        return True
+    # An item before the limit's number that ends in a concept's cue is one of its own
+    # ("Mitglied kündigen oder die Mitgliedschaft länger als 4 Wochen pausieren": cancelling
+    # has no length; "books a tour or a rental" names no concept right before its "or").
+    return any(
+        _ANY_DIGIT.search(plain, at, end) and _ends_in_cue(plain[:at].rstrip()) for at in items
+    )
+
+
+_ANY_DIGIT = re.compile(r"\d")
+
+
+def _ends_in_cue(folded: str) -> bool:
+    _found, spans = _cue_concepts(folded)
+    # a cue with a wildcard ends inside its word: "kündig*" in "kündigen"
+    return any(folded[end:].isalnum() or end == len(folded) for _start, end in spans)
 
 
 # Exclusions merchants write into a description, in the five languages. After the excluded

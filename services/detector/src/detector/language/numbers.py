@@ -232,6 +232,8 @@ def quantities(
         found.extend(_money(folded, taken))
     if time_unit:
         found.extend(_durations(folded, taken))
+    if digits and _ANY_MONTH.search(folded):
+        found.extend(_date_ranges(folded, taken))
     if _ANY_WEIGHT.search(folded):
         found.extend(_weights(folded, taken))
     if digits:
@@ -271,6 +273,62 @@ def _durations(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
             continue  # "a 12-month warranty", "30-day returns": a term, not time that passed
         if value is not None:
             found.append(Quantity(value * _DAY_UNITS[match.group("unit")], Kind.DAYS))
+    return found
+
+
+# Month names, folded, in the five languages (with the usual abbreviations), and their lengths.
+_MONTH_NAMES = (
+    ("january jan enero januar janvier janeiro", 31),
+    ("february feb febrero februar fevrier fevereiro", 28),
+    ("march mar marzo marz mars marco", 31),
+    ("april apr abril avril", 30),
+    ("may mayo mai maio", 31),
+    ("june jun junio juni juin junho", 30),
+    ("july jul julio juli juillet julho", 31),
+    ("august aug agosto aout", 31),
+    ("september sept sep septiembre setiembre septembre setembro", 30),
+    ("october oct octubre oktober octobre outubro", 31),
+    ("november nov noviembre novembre novembro", 30),
+    ("december dec diciembre dezember decembre dezembro", 31),
+)
+_MONTH = {name: i for i, (names, _days) in enumerate(_MONTH_NAMES) for name in names.split()}
+_MONTH_NAME = "|".join(sorted(_MONTH, key=len, reverse=True))
+_DAY = r"(?:the\s+)?(?P<{}>[0-3]?\d)(?:st|nd|rd|th|er|eme|o|º|\.)?"
+# "from 2 to 12 August", "vom 2. bis 12. August", "del 2 al 12 de agosto", "du 28 juillet au
+# 3 août", "2-12 Aug", "August 2 to 12", "July 28 - August 3": a stay or an absence, in days.
+_DATE_RANGE = re.compile(
+    rf"\b{_DAY.format('d1')}(?:\s+(?:of\s+|de\s+)?(?P<m1>{_MONTH_NAME})\b\.?)?"
+    r"\s*(?:-|\u2013|to|till|until|through|bis|zum|al|hasta|au|jusqu'au|a|ao|ate)\s*"
+    rf"{_DAY.format('d2')}\s+(?:of\s+|de\s+)?(?P<m2>{_MONTH_NAME})\b"
+    rf"|\b(?P<m3>{_MONTH_NAME})\.?\s+{_DAY.format('d3')}\s*(?:-|\u2013|to|till|until|through)\s*"
+    rf"(?:(?P<m4>{_MONTH_NAME})\.?\s+)?{_DAY.format('d4')}\b"
+)
+_ANY_MONTH = re.compile(rf"\b(?:{_MONTH_NAME})\b")
+
+
+def _span_days(first: int, first_month: int, last: int, last_month: int) -> int | None:
+    """Calendar days from one date to another, both counted; None when it is no range."""
+    if first_month == last_month:
+        return last - first + 1 if 1 <= first < last <= 31 else None
+    if (last_month - first_month) % 12 != 1 or not (1 <= first <= 31 and 1 <= last <= 31):
+        return None  # two dates months apart, or no dates at all
+    return _MONTH_NAMES[first_month][1] - first + 1 + last
+
+
+def _date_ranges(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
+    found = []
+    for match in _DATE_RANGE.finditer(folded):
+        if match["m2"]:
+            last_month = _MONTH[match["m2"]]
+            first_month = _MONTH[match["m1"]] if match["m1"] else last_month
+            days = _span_days(int(match["d1"]), first_month, int(match["d2"]), last_month)
+        else:
+            first_month = _MONTH[match["m3"]]
+            last_month = _MONTH[match["m4"]] if match["m4"] else first_month
+            days = _span_days(int(match["d3"]), first_month, int(match["d4"]), last_month)
+        if days is not None:
+            found.append(Quantity(float(days), Kind.DAYS))
+            taken.append(match.span())
     return found
 
 
@@ -379,6 +437,10 @@ _COMPARATORS: tuple[tuple[str, str], ...] = (
      r"ab|a partir d(?:e|el|o|a|es|os|as)|desde|from|starting (?:at|from))", ">="),
     (r"(?:more than|over|above|exceed(?:s|ed|ing)?|greater than|larger than|bigger than|"
      r"(?:longer|higher|taller|heavier|wider|more expensive|pricier|costlier) than|"
+     r"(?:langer|hoher|grosser|teurer|schwerer|breiter) als|"
+     r"plus (?:long|longtemps|cher|chere|eleve|elevee|lourd|lourde|grand|grande) que|"
+     r"mas (?:largo|larga|caro|cara|alto|alta|pesado|pesada|grande) que|"
+     r"mais (?:longo|longa|caro|cara|alto|alta|pesado|pesada|grande) (?:que|do que)|"
      r"upwards of|in excess of|beyond|mas de|mas que|mehr als|uber|ueber|plus de|superieur a|"
      r"au-dela (?:de|du|des)|au dela (?:de|du|des)|mas alla de|"
      r"superior a|acima de|mais de|mais que|"
@@ -395,6 +457,9 @@ _COMPARATORS: tuple[tuple[str, str], ...] = (
      "<="),
     (r"(?:less than|fewer than|under|below|"
      r"(?:shorter|lower|smaller|cheaper|lighter) than|weniger als|unter|moins de|menos de|"
+     r"(?:kurzer|niedriger|kleiner|billiger|leichter) als|plus court que|plus courte que|"
+     r"mas corto que|mas corta que|mas barato que|mas barata que|mais curto que|mais curta que|"
+     r"mais barato que|mais barata que|"
      r"inferieur a|inferior a|abaixo de|por debajo de|<)", "<"),
 )  # fmt: skip
 # The article a verb of comparison takes before the amount: "supera los 1.500 €", "dépasse
