@@ -511,7 +511,7 @@ def _clause(text: str) -> Clause:
         limits=found_limits,
         stems=content_stems(folded),
         uncovered=len(content_stems(rest)),
-        partial_limit=bool(found_limits) and _partial(folded),
+        partial_limit=bool(found_limits) and _partial(folded, spans),
     )
 
 
@@ -519,10 +519,12 @@ _ASIDES = re.compile(r"\([^()]*\)")
 _ANOTHER_ITEM = re.compile(r"\b(?:or|oder|o|ou)\b")
 
 
-def _partial(folded: str) -> bool:
+def _partial(folded: str, cues: list[tuple[int, int]]) -> bool:
     """Whether a clause's limit bounds one item of a list, not all of it: a list with commas
-    ("a stair lift, a narrow staircase, or above the 4th floor"), or another item after the
-    limit ("groups from 20 tickets or an invoice to a company"). "A tour or a rental for more
+    ("a stair lift, a narrow staircase, or above the 4th floor"), another item after the
+    limit ("groups from 20 tickets or an invoice to a company"), or an item before it that a
+    concept's cue ends (``cues``: their spans): in "Mitglied kündigen oder die Mitgliedschaft
+    länger als 4 Wochen pausieren", cancelling has no length. "A tour or a rental for more
     than 8 people (team events, clubs)" puts all its items under the limit; the examples in
     brackets are no items."""
     plain = _ASIDES.sub(lambda aside: " " * len(aside.group(0)), folded)
@@ -534,21 +536,18 @@ def _partial(folded: str) -> bool:
     items = [m.start() for m in _ANOTHER_ITEM.finditer(plain)]
     if any(at > end for at in items):
         return True
-    # An item before the limit's number that ends in a concept's cue is one of its own
-    # ("Mitglied kündigen oder die Mitgliedschaft länger als 4 Wochen pausieren": cancelling
-    # has no length; "books a tour or a rental" names no concept right before its "or").
     return any(
-        _ANY_DIGIT.search(plain, at, end) and _ends_in_cue(plain[:at].rstrip()) for at in items
+        _CUE_ENDS_ITEM.fullmatch(plain, cue_end, at)
+        for at in items
+        if any(c.isdigit() for c in plain[at:end])  # an "or" before the limit's number
+        for _cue_start, cue_end in cues
+        if cue_end <= at
     )
 
 
-_ANY_DIGIT = re.compile(r"\d")
-
-
-def _ends_in_cue(folded: str) -> bool:
-    _found, spans = _cue_concepts(folded)
-    # a cue with a wildcard ends inside its word: "kündig*" in "kündigen"
-    return any(folded[end:].isalnum() or end == len(folded) for _start, end in spans)
+# What may stand between a cue and the "or" after it: the rest of the cue's word ("kündig*"
+# in "kündigen") and spaces.
+_CUE_ENDS_ITEM = re.compile(r"\w*\s*")
 
 
 # Exclusions merchants write into a description, in the five languages. After the excluded

@@ -119,7 +119,8 @@ class Reading:
     @property
     def quantities(self) -> tuple[Quantity, ...]:
         """Money amounts, counts and durations mentioned."""
-        return _quantities(self.folded, "currency" in self.hits, "time_unit" in self.hits)
+        hits = self.hits
+        return _quantities(self.folded, "currency" in hits, "time_unit" in hits, "month" in hits)
 
     @property
     def content(self) -> frozenset[str]:
@@ -139,8 +140,8 @@ class Reading:
 
 
 @lru_cache(maxsize=4096)
-def _quantities(folded: str, currency: bool, time_unit: bool) -> tuple[Quantity, ...]:
-    return tuple(quantities(folded, currency=currency, time_unit=time_unit))
+def _quantities(folded: str, currency: bool, time_unit: bool, month: bool) -> tuple[Quantity, ...]:
+    return tuple(quantities(folded, currency=currency, time_unit=time_unit, month=month))
 
 
 @lru_cache(maxsize=8192)

@@ -14,6 +14,8 @@ from importlib import resources
 
 import ahocorasick
 
+from detector.language.numbers import MONTH_WORDS
+
 # Typographic quotes and dashes: right/left single quote, acute accent, backtick, double quotes,
 # en dash.
 _QUOTES = str.maketrans(
@@ -146,10 +148,11 @@ def _load(name: str) -> dict[str, list[str]]:
 @cache
 def cue_lexicon() -> Lexicon:
     """The sentiment, urgency, legal and concept cues of ``data/cues.toml``."""
-    # Helper groups only gate patterns (numbers, deadlines, price matches, charges): "in 2
-    # hours" must keep its unit, "a lower price" its price.
-    helpers = frozenset({"time_unit", "weekday", "currency", "price", "charged"})
-    return Lexicon(_load("cues.toml"), nested=helpers)
+    # Helper groups only gate patterns (numbers, deadlines, date ranges, price matches,
+    # charges): "in 2 hours" must keep its unit, "a lower price" its price. The month names
+    # are the ones ``numbers`` reads dates with.
+    helpers = frozenset({"time_unit", "weekday", "currency", "price", "charged", "month"})
+    return Lexicon(_load("cues.toml") | {"month": list(MONTH_WORDS)}, nested=helpers)
 
 
 @cache

@@ -152,9 +152,9 @@ def _fraud(ctx: Context) -> float:
     reading = ctx.reading
     if reading.has("fraud"):
         return STRONG
-    if not reading.has("purchase_denied") or not (
-        reading.has("charged") or any(earlier.has("charged") for earlier in ctx.earlier)
-    ):
+    if not reading.has("purchase_denied"):
+        return 0.0
+    if not (reading.has("charged") or any(earlier.has("charged") for earlier in ctx.earlier)):
         return 0.0
     for sentence in _SENTENCE.findall(reading.folded):
         if any(p in sentence for p in reading.hits["purchase_denied"]) and "?" not in sentence:
@@ -227,15 +227,23 @@ def _press(ctx: Context) -> float:
 RULED_OUT = 0.05
 """The detector read its cue and ruled the clause out: similarity is not consulted."""
 
+_MEMBER = r"(?:member|miembro|socio|socia|mitglied|membre|adherent|adherente|membro)"
 # "I'm a Gold member", "soy socia Premium", "ich bin seit Jahren Mitglied": the customer's
 # own claim; "not a member yet", "become a member" claim nothing.
 _MEMBER_CLAIM = re.compile(
     r"\b(i'm|im|i am|i've been|ive been|we're|we are|soy|somos|ich bin|wir sind|je suis|"
-    r"nous sommes|sou)\b(?P<between>(?:\W+[\w'-]+){0,5}?)\W+(member|miembro|socio|socia|"
-    r"mitglied|membre|adherent|adherente|membro)\b"
+    rf"nous sommes|sou)\b(?P<between>(?:\W+[\w'-]+){{0,5}}?)\W+{_MEMBER}\b"
     r"|\b(my|our|mi|mein|meine|meiner|mon|notre|meu|minha|nosso)\W+(member|membership|mitglieds|"
     r"numero de socio|numero de miembro|numero de membre|numero d'adherent|numero de socio|"
     r"numero de membro)"
+)
+# A clause about being a member ("says they are a Gold Club member or gives a member number"),
+# not one that only names who the customer is ("a member says they got hurt in the gym").
+_MEMBERSHIP_TOLD = re.compile(
+    r"\b(are|is|am|being|be|sind|ist|bin|sei|sean|sea|es|son|soy|est|sont|suis|etre|e|sao|seja|"
+    rf"sou)\b(?:\W+[\w'-]+){{0,4}}?\W+{_MEMBER}"
+    r"|(member|membership|mitglieds|miembro|socio|membre|adherent|membro)\w*\W+(number|nummer|"
+    rf"numero|card|karte|carte|tarjeta|cartao|id)\b|\b(number|numero|nummer) (de |d')?{_MEMBER}"
 )
 _NOT_CLAIMED = re.compile(
     r"\b(not|no|never|yet|become|becoming|nicht|kein|keine|noch|werden|pas|devenir|nao|ainda|"
@@ -618,33 +626,21 @@ def _someone_elses(reading: Reading, at: int) -> bool:
     return False
 
 
-# A clause about being a member ("says they are a Gold Club member or gives a member number"),
-# not one that only names who the customer is ("a member says they got hurt in the gym").
-_MEMBERSHIP_TOLD = re.compile(
-    r"\b(are|is|am|being|be|sind|ist|bin|sei|sean|sea|es|son|soy|est|sont|suis|etre|e|sao|seja|"
-    r"sou)\b(?:\W+[\w'-]+){0,4}?\W+(member|miembro|socio|socia|mitglied|membre|adherent|membro)"
-    r"|(member|membership|mitglieds|miembro|socio|membre|adherent|membro)\w*\W+(number|nummer|"
-    r"numero|card|karte|carte|tarjeta|cartao|id)\b|\b(number|numero|nummer) (de |d')?(socio|"
-    r"miembro|membre|adherent|membro)"
-)
-
-
 @lru_cache(maxsize=1024)
-def _names_the_member_only(folded_clause: str) -> bool:
-    return _MEMBERSHIP_TOLD.search(folded_clause) is None
+def _about_membership(folded_clause: str) -> bool:
+    return _MEMBERSHIP_TOLD.search(folded_clause) is not None
 
 
 def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
     known = concepts()
     judged = clause.concepts
-    if "member" in judged and len(judged) > 1:
-        # "a member wants to cancel their membership" names who the customer is, not what
-        # happened: "is the pool included in my membership?" meets nothing
+    if "member" in judged and (
+        len(judged) > 1 or not (clause.limits or _about_membership(fold(clause.text)))
+    ):
+        # "a member wants to cancel their membership", "un adhérent s'est blessé pendant un
+        # cours" name who the customer is, not what happened: "is the pool included in my
+        # membership?" meets nothing, and a claim to be a member decides nothing of an injury
         judged = tuple(name for name in judged if name != "member")
-    elif judged == ("member",) and not clause.limits and _names_the_member_only(fold(clause.text)):
-        # "ein Mitglied sich im Studio verletzt hat": what happened is in words no concept
-        # covers; whether the customer says they are a member decides nothing of it
-        return ClauseVerdict(0.0, urgency, f'"{clause.text}"', bool(clause.stems), generic=True)
     scores = {name: _DETECTORS[name](ctx) for name in judged}
     qualitative = {n: s for n, s in scores.items() if not known[n].quantity}
     numbers = _numbers(clause, ctx) if clause.limits else None
@@ -674,8 +670,9 @@ def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
             outside=outside,
             failed_limit=failed,
         )
-    if not clause.concepts:
-        # A clause without a single content word ("100", "Escalate") says nothing to compare.
+    if not judged:
+        # No concept to judge: a clause without a single content word ("100", "Escalate")
+        # says nothing to compare, and one about what happened to "a member" is for similarity.
         return ClauseVerdict(0.0, urgency, f'"{clause.text}"', bool(clause.stems), generic=True)
     if scores.get("repeated"):
         needed = contacts_needed(fold(clause.text))

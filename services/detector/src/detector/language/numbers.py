@@ -214,12 +214,16 @@ _ANY_UNIT = re.compile(rf"\b({_DAY_UNIT})\b")
 
 
 def quantities(
-    folded: str, currency: bool | None = None, time_unit: bool | None = None
+    folded: str,
+    currency: bool | None = None,
+    time_unit: bool | None = None,
+    month: bool | None = None,
 ) -> list[Quantity]:
     """Money amounts, counts of things and durations (in days) mentioned in ``folded``.
 
-    ``currency`` / ``time_unit``: whether the text names any, when the caller already knows
-    (the lexicon scan does); the full patterns are costly and most messages name neither.
+    ``currency`` / ``time_unit`` / ``month``: whether the text names any, when the caller
+    already knows (the lexicon scan does); the full patterns are costly and most messages name
+    none.
     """
     taken: list[tuple[int, int]] = []
     found: list[Quantity] = []
@@ -228,11 +232,13 @@ def quantities(
         currency = bool(_ANY_CURRENCY.search(folded))
     if time_unit is None:
         time_unit = bool(_ANY_UNIT.search(folded))
+    if month is None:
+        month = bool(_ANY_MONTH.search(folded))
     if digits and currency:
         found.extend(_money(folded, taken))
     if time_unit:
         found.extend(_durations(folded, taken))
-    if digits and _ANY_MONTH.search(folded):
+    if digits and month:
         found.extend(_date_ranges(folded, taken))
     if _ANY_WEIGHT.search(folded):
         found.extend(_weights(folded, taken))
@@ -292,15 +298,17 @@ _MONTH_NAMES = (
     ("december dec diciembre dezember decembre dezembro", 31),
 )
 _MONTH = {name: i for i, (names, _days) in enumerate(_MONTH_NAMES) for name in names.split()}
+MONTH_WORDS = tuple(_MONTH)
+"""Every month name above: the cue lexicon's ``month`` group, which gates ``_DATE_RANGE``."""
 _MONTH_NAME = "|".join(sorted(_MONTH, key=len, reverse=True))
 _DAY = r"(?:the\s+)?(?P<{}>[0-3]?\d)(?:st|nd|rd|th|er|eme|o|º|\.)?"
 # "from 2 to 12 August", "vom 2. bis 12. August", "del 2 al 12 de agosto", "du 28 juillet au
 # 3 août", "2-12 Aug", "August 2 to 12", "July 28 - August 3": a stay or an absence, in days.
 _DATE_RANGE = re.compile(
     rf"\b{_DAY.format('d1')}(?:\s+(?:of\s+|de\s+)?(?P<m1>{_MONTH_NAME})\b\.?)?"
-    r"\s*(?:-|\u2013|to|till|until|through|bis|zum|al|hasta|au|jusqu'au|a|ao|ate)\s*"
+    r"\s*(?:-|to|till|until|through|bis|zum|al|hasta|au|jusqu'au|a|ao|ate)\s*"
     rf"{_DAY.format('d2')}\s+(?:of\s+|de\s+)?(?P<m2>{_MONTH_NAME})\b"
-    rf"|\b(?P<m3>{_MONTH_NAME})\.?\s+{_DAY.format('d3')}\s*(?:-|\u2013|to|till|until|through)\s*"
+    rf"|\b(?P<m3>{_MONTH_NAME})\.?\s+{_DAY.format('d3')}\s*(?:-|to|till|until|through)\s*"
     rf"(?:(?P<m4>{_MONTH_NAME})\.?\s+)?{_DAY.format('d4')}\b"
 )
 _ANY_MONTH = re.compile(rf"\b(?:{_MONTH_NAME})\b")
@@ -318,14 +326,15 @@ def _span_days(first: int, first_month: int, last: int, last_month: int) -> int 
 def _date_ranges(folded: str, taken: list[tuple[int, int]]) -> list[Quantity]:
     found = []
     for match in _DATE_RANGE.finditer(folded):
+        # day first ("2 to 12 August": the first month is the last one unless named) or
+        # month first ("August 2 to 12": the last month is the first one unless named)
         if match["m2"]:
-            last_month = _MONTH[match["m2"]]
-            first_month = _MONTH[match["m1"]] if match["m1"] else last_month
-            days = _span_days(int(match["d1"]), first_month, int(match["d2"]), last_month)
+            first, first_month = match["d1"], match["m1"] or match["m2"]
+            last, last_month = match["d2"], match["m2"]
         else:
-            first_month = _MONTH[match["m3"]]
-            last_month = _MONTH[match["m4"]] if match["m4"] else first_month
-            days = _span_days(int(match["d3"]), first_month, int(match["d4"]), last_month)
+            first, first_month = match["d3"], match["m3"]
+            last, last_month = match["d4"], match["m4"] or match["m3"]
+        days = _span_days(int(first), _MONTH[first_month], int(last), _MONTH[last_month])
         if days is not None:
             found.append(Quantity(float(days), Kind.DAYS))
             taken.append(match.span())
