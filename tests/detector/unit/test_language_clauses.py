@@ -314,3 +314,35 @@ def test_why_the_merchant_wants_it_is_no_clause(description: str, expected: list
 def test_so_and_para_that_belong_to_the_condition_stay(description: str) -> None:
     kept = " ".join(text for text, _ in clauses(description))
     assert kept.split()[-1] == description.rstrip(".").split()[-1]
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        (
+            "Eskalieren, wenn jemand Bilder bestellen möchte, die er nicht selbst "
+            "aufgenommen hat (z. B. aus dem Internet).",
+            "jemand Bilder bestellen möchte, die er nicht selbst aufgenommen hat (z. B. aus "
+            "dem Internet)",
+        ),
+        (
+            "Escalate when a learner wants a refund for a workshop, which they already attended.",
+            "learner wants a refund for a workshop, which they already attended",
+        ),
+        (
+            "Escalader quand le client signale un colis, dont l'emballage est déchiré.",
+            "signale un colis, dont l'emballage est déchiré",
+        ),
+    ],
+)
+def test_a_relative_clause_qualifies_what_precedes_it(description: str, expected: str) -> None:
+    # "…, die er nicht selbst aufgenommen hat" says which pictures: no alternative of its own
+    assert texts(description) == [expected]
+
+
+def test_a_german_article_after_a_comma_still_opens_an_alternative() -> None:
+    # a noun follows the article: it names a thing, it qualifies none
+    assert texts("Eskalieren, wenn der Kunde einen Riss meldet, die Lieferung zu spät kommt.") == [
+        "einen Riss meldet",
+        "Lieferung zu spät kommt",
+    ]

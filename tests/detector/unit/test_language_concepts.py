@@ -555,3 +555,52 @@ def test_a_disowned_payment_is_fraud_where_the_charge_was_told(
 def test_never_having_heard_of_the_shop_charges_nothing(judge: EmbeddedJudge) -> None:
     text = "I'd never heard of your shop before a friend sent me the link. Do you ship to Malta?"
     assert not verdict(judge, FRAUD, text)[0]
+
+
+DOUBLE_BILLED = (
+    "Escalate when a customer says they were billed two or more times for the same month."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can see two charges of £12.50 for March on my card, I only have one plan.",
+        "Me habéis cobrado dos veces la cuota de abril, ¿me lo podéis revisar?",
+        "Ihr habt mir den Mai doppelt abgebucht.",
+        "J'ai été prélevé deux fois ce mois-ci pour le même abonnement.",
+        "Fui cobrado duas vezes na fatura de junho.",
+    ],
+)
+def test_a_payment_taken_twice_is_a_duplicate_charge(judge: EmbeddedJudge, text: str) -> None:
+    # "two or more times" counts charges here, not contacts: no repeated-complaint clause
+    assert verdict(judge, DOUBLE_BILLED, text) == (True, Urgency.HIGH.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've written to you three times about my parcel and nobody answers.",
+        "When will the charge for next month go through?",
+    ],
+)
+def test_contacts_and_a_single_charge_are_no_duplicate(judge: EmbeddedJudge, text: str) -> None:
+    assert verdict(judge, DOUBLE_BILLED, text)[0] is False
+
+
+# "reseller" makes the clause about buying to resell: the cues decide, similarity is not asked
+RESELLER = "Escalate when a shop asks for reseller or trade pricing."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I own a gift shop in York. Do you offer trade pricing on the candles?", True),
+        ("We'd like to sell your teas in our café, what are your trade prices?", True),
+        ("Do you sell your teas in any shops in York?", False),
+    ],
+)
+def test_trade_pricing_is_asked_by_resellers(
+    judge: EmbeddedJudge, text: str, expected: bool
+) -> None:
+    assert verdict(judge, RESELLER, text)[0] is expected

@@ -532,3 +532,24 @@ def test_affirmed_keeps_what_is_not_denied() -> None:
         " and 140 cards vanished"
     )
     assert affirmed("i only want to pause it") == "i only want to pause it"
+
+
+PHOTO_RUN = TriggerCondition(
+    label="Großauftrag",
+    description="Eskalieren bei Aufträgen über 400 Abzüge oder mehr als 15 Kalender.",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a count naming neither thing could count either: it must pass both limits
+        ("Für den Auftrag sind es ungefähr 250 Fotos vom Urlaub, wie lange dauert das?", False),
+        ("Ich bräuchte 20 Kalender für das Team.", True),
+        ("Ich bräuchte 300 Abzüge in Hochglanz.", False),
+    ],
+)
+def test_a_count_of_something_unnamed_is_held_to_every_limit(
+    judge: EmbeddedJudge, text: str, expected: bool
+) -> None:
+    assert matched(judge, PHOTO_RUN, text) is expected

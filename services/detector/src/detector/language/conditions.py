@@ -233,6 +233,20 @@ _GERMAN_VERBS = frozenset(
 )
 # A subordinate clause after a comma belongs to the verb before it ("meldet, dass ...").
 _SUBORDINATE = frozenset(("that", "dass", "que", "qu'"))
+# A relative clause after a comma qualifies what precedes it ("a course, which they finished",
+# "Fotos drucken möchte, die er nicht selbst gemacht hat"): it is no alternative of its own.
+_RELATIVES = frozenset(
+    (
+        "which", "who", "whom", "whose", "qui", "dont", "lequel", "laquelle", "lesquels",
+        "lesquelles", "quien", "quienes", "cuyo", "cuya", "cuyos", "cuyas", "quem", "cujo",
+        "cuja", "cujos", "cujas", "welche", "welcher", "welches", "welchen", "deren", "dessen",
+    )
+)  # fmt: skip
+# German relative pronouns are its articles too: after a comma, one opens a relative clause
+# when no noun follows it (capitalised: "die Lieferung", "die kaputte Verpackung" are things
+# named, "die er nicht gemacht hat" qualifies the thing before it) and the fragment ends in
+# its verb.
+_GERMAN_RELATIVES = frozenset(("der", "die", "das", "den", "dem"))
 # "or", "and" in the five languages: what closes a list ("a rash, swelling or another problem").
 _CONJUNCTIONS = frozenset(("or", "and", "y", "o", "e", "ou", "oder", "und", "et"))
 _CONJUNCTION = re.compile(r"^\s*(?:or|and|y|o|e|ou|oder|und|et)\s+", re.IGNORECASE)
@@ -326,9 +340,14 @@ def _attached(fragments: list[_Fragment]) -> list[_Fragment]:
         if opening and not fragment.alternative:
             carry, separator = fragment, ", "  # "por una discapacidad, no puede ..."
             continue
-        if joined and not fragment.alternative and words[0] in _PREPOSITIONS | _SUBORDINATE:
+        relative = _relative(fragment.raw)
+        if (
+            joined
+            and not fragment.alternative
+            and (words[0] in _PREPOSITIONS | _SUBORDINATE or relative)
+        ):
             last = joined[-1]
-            comma = "," if words[0] in _SUBORDINATE else ""  # "meldet, dass ..."
+            comma = "," if words[0] in _SUBORDINATE or relative else ""  # "meldet, dass ..."
             joined[-1] = _Fragment(
                 f"{last.raw}{comma} {fragment.raw}",
                 f"{last.text}{comma} {fragment.text}",
@@ -339,6 +358,21 @@ def _attached(fragments: list[_Fragment]) -> list[_Fragment]:
     if carry is not None:
         joined.append(carry)
     return joined
+
+
+def _relative(text: str) -> bool:
+    """Whether ``text`` is a relative clause (see ``_RELATIVES``)."""
+    written = _ASIDES.sub("", text).split()
+    if not written:
+        return False
+    first = written[0].casefold()
+    if first in _RELATIVES:
+        return True
+    return (
+        first in _GERMAN_RELATIVES
+        and len(written) > 2
+        and all(word.islower() for word in (*written[1:3], written[-1]))
+    )
 
 
 def _opens(text: str) -> bool:

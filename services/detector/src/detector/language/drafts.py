@@ -28,8 +28,9 @@ from detector.language.model import Task, Weights
 # trigger conditions that no cue-word detector covers.
 _TROUBLE = (
     "anger", "insult", "sarcasm", "angry_emoji", "issue", "damaged", "delivery_problem",
-    "urg_now", "urg_deadline", "urg_need", "human_request", "threat_leave", "fraud", "safety",
-    "health", "privacy", "bulk", "refund_want", "cancel", "competitor",
+    "urg_now", "urg_deadline", "urg_need", "human_request", "threat_leave", "fraud",
+    "duplicate_charge", "safety", "health", "privacy", "bulk", "refund_want", "cancel",
+    "competitor",
 )  # fmt: skip
 
 

@@ -381,6 +381,7 @@ _DETECTORS: dict[str, Callable[[Context], float]] = {
     "safety": lambda ctx: _reported(ctx.reading, "safety"),
     "health": _health,
     "fraud": _fraud,
+    "duplicate_charge": _cue("duplicate_charge"),
     "privacy": _privacy,
     "bulk": _cue("bulk", 0.8),
     "high_value": lambda _ctx: 0.0,
@@ -406,6 +407,7 @@ _READS: dict[str, tuple[str, ...]] = {
     "safety": ("safety",),
     "health": ("health", "health_trait"),
     "fraud": ("fraud", "purchase_denied"),
+    "duplicate_charge": ("duplicate_charge",),
     "privacy": ("privacy",),
     "bulk": ("bulk",),
     "high_value": (),
@@ -531,11 +533,20 @@ def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
     found = [q for q in ctx.reading.quantities if any(limit.measures(q) for limit in clause.limits)]
     if not found:
         return None
-    several = len({limit.noun for limit in clause.limits if limit.noun}) > 1
+    nouns = {limit.noun for limit in clause.limits if limit.noun}
     for quantity in found:
-        # "5,000 flyers" is held to the flyers' limit, not to "500 posters"
-        named = [limit for limit in clause.limits if limit.names(quantity)] if several else []
-        if any(limit.holds(quantity) for limit in named or clause.limits):
+        # "5,000 flyers" is held to the flyers' limit, not to "500 posters"; "320 pictures",
+        # which names neither, to both (it could count either): 320 is no "over 500 prints or
+        # more than 20 photo books"
+        named = [limit for limit in clause.limits if limit.names(quantity)]
+        if len(nouns) < 2 or named:
+            holds = any(limit.holds(quantity) for limit in named or clause.limits)
+        else:
+            holds = all(
+                any(limit.holds(quantity) for limit in clause.limits if limit.noun == noun)
+                for noun in nouns
+            )
+        if holds:
             return 0.9, f"{quantity.value:g} ({quantity.kind}) is within the limit"
     total = bill_total(found, ctx.reading.folded)
     if total is not None and any(limit.holds(total) for limit in clause.limits):
