@@ -71,6 +71,11 @@ def test_durations_beside_an_interjection(text: str, days: float) -> None:
         ("40 Stück oder mehr", Limit(">=", 40, Kind.COUNT)),
         ("pedidos de 60 unidades o más", Limit(">=", 60, Kind.COUNT)),
         ("12 articles ou moins", Limit("<=", 12, Kind.COUNT)),
+        # comparatives after the number
+        ("payment terms of net 45 days or longer", Limit(">=", 45, Kind.DAYS)),
+        ("a stay of 3 weeks or shorter", Limit("<=", 21, Kind.DAYS)),
+        ("Zahlungsziel von 30 Tagen oder länger", Limit(">=", 30, Kind.DAYS)),
+        ("guests aged 75 or older", Limit(">=", 75, Kind.COUNT)),
     ],
 )
 def test_limits(condition: str, expected: Limit) -> None:

@@ -553,3 +553,23 @@ def test_a_count_of_something_unnamed_is_held_to_every_limit(
     judge: EmbeddedJudge, text: str, expected: bool
 ) -> None:
     assert matched(judge, PHOTO_RUN, text) is expected
+
+
+LONG_TERMS = TriggerCondition(
+    label="Extended terms",
+    description="Escalate when a trade buyer asks for payment terms of 45 days or longer.",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We're a chain of 6 shops and we usually pay suppliers 60 days after invoice.", True),
+        ("Could we pay within 14 days of delivery instead of upfront?", False),
+        ("What payment terms do new trade accounts get?", False),
+    ],
+)
+def test_a_limit_written_after_its_number_with_or_longer(
+    judge: EmbeddedJudge, text: str, expected: bool
+) -> None:
+    assert matched(judge, LONG_TERMS, text) is expected

@@ -480,13 +480,21 @@ _LIMIT = re.compile(
     r"(?:\s?[\w$€£-]+)?)"
 )
 _PLUS = re.compile(rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER})\s?\+\s?(?P<unit>\w+)?")
-_FEWER = frozenset(("less", "fewer", "under", "weniger", "menos", "moins"))
+_FEWER = frozenset(
+    (
+        "less", "fewer", "under", "weniger", "menos", "moins", "shorter", "younger", "smaller",
+        "kurzer", "junger", "kleiner",
+    )
+)  # fmt: skip
 _TIMES = re.compile(r"\b(times|mal|veces|fois|vezes)\b")
 # The comparison after the number: "100 or more units", "50 oder mehr", "10 ou moins".
 _AFTER = re.compile(
     rf"(?P<q>(?:{_CURRENCY_BEFORE}\s?)?{_NUMBER}(?:\s?(?:{_SCALE_WORDS})\b)?)(?:\s?[\w$€£-]+)?"
     r"\s+(?P<cmp>or more|or above|and above|and over|or over|or higher|oder mehr|o mas|ou plus|"
     r"ou mais|or less|or fewer|or under|and under|oder weniger|o menos|ou moins|ou menos|"
+    # "net 60 days or longer", "aged 70 or older", "4 weeks or shorter"
+    r"or longer|or older|or larger|or bigger|oder langer|oder alter|oder grosser|"
+    r"or shorter|or younger|or smaller|oder kurzer|oder junger|oder kleiner|"
     r"ubersteigt|ubersteigen|uberschreitet|uberschreiten)\b"
     r"(?:\s(?P<unit>[\w$€£-]+))?"
 )
