@@ -347,7 +347,8 @@ def _attached(fragments: list[_Fragment]) -> list[_Fragment]:
             and (words[0] in _PREPOSITIONS | _SUBORDINATE or relative)
         ):
             last = joined[-1]
-            comma = "," if words[0] in _SUBORDINATE or relative else ""  # "meldet, dass ..."
+            # "meldet, dass ...", "Fotos, die er ...": the comma stays
+            comma = "," if words[0] in _SUBORDINATE or relative else ""
             joined[-1] = _Fragment(
                 f"{last.raw}{comma} {fragment.raw}",
                 f"{last.text}{comma} {fragment.text}",

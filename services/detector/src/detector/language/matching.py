@@ -534,12 +534,13 @@ def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
     if not found:
         return None
     nouns = {limit.noun for limit in clause.limits if limit.noun}
+    several = len(nouns) > 1
     for quantity in found:
         # "5,000 flyers" is held to the flyers' limit, not to "500 posters"; "320 pictures",
         # which names neither, to both (it could count either): 320 is no "over 500 prints or
         # more than 20 photo books"
-        named = [limit for limit in clause.limits if limit.names(quantity)]
-        if len(nouns) < 2 or named:
+        named = [limit for limit in clause.limits if limit.names(quantity)] if several else []
+        if named or not several:
             holds = any(limit.holds(quantity) for limit in named or clause.limits)
         else:
             holds = all(
