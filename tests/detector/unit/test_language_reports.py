@@ -442,6 +442,10 @@ MERCH = TriggerCondition(
     label="Pedido grande",
     description="Escalar cuando piden más de 200 camisetas o más de 50 sudaderas.",
 )
+PHOTO_RUN = TriggerCondition(
+    label="Großauftrag",
+    description="Eskalieren bei Aufträgen über 400 Abzüge oder mehr als 15 Kalender.",
+)
 
 
 @pytest.mark.parametrize(
@@ -452,6 +456,14 @@ MERCH = TriggerCondition(
         (PRINT_RUN, "Could you print 800 posters for the festival next month?", True),
         (MERCH, "Necesitamos 100 camisetas para la carrera del club.", False),
         (MERCH, "Queremos 60 sudaderas con el logo del colegio.", True),
+        # a count naming neither thing could count either: it must pass both limits
+        (
+            PHOTO_RUN,
+            "Für den Auftrag sind es ungefähr 250 Fotos vom Urlaub, wie lange dauert das?",
+            False,
+        ),
+        (PHOTO_RUN, "Ich bräuchte 20 Kalender für das Team.", True),
+        (PHOTO_RUN, "Ich bräuchte 300 Abzüge in Hochglanz.", False),
     ],
 )
 def test_each_thing_is_held_to_its_own_limit(
@@ -532,27 +544,6 @@ def test_affirmed_keeps_what_is_not_denied() -> None:
         " and 140 cards vanished"
     )
     assert affirmed("i only want to pause it") == "i only want to pause it"
-
-
-PHOTO_RUN = TriggerCondition(
-    label="Großauftrag",
-    description="Eskalieren bei Aufträgen über 400 Abzüge oder mehr als 15 Kalender.",
-)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # a count naming neither thing could count either: it must pass both limits
-        ("Für den Auftrag sind es ungefähr 250 Fotos vom Urlaub, wie lange dauert das?", False),
-        ("Ich bräuchte 20 Kalender für das Team.", True),
-        ("Ich bräuchte 300 Abzüge in Hochglanz.", False),
-    ],
-)
-def test_a_count_of_something_unnamed_is_held_to_every_limit(
-    judge: EmbeddedJudge, text: str, expected: bool
-) -> None:
-    assert matched(judge, PHOTO_RUN, text) is expected
 
 
 LONG_TERMS = TriggerCondition(

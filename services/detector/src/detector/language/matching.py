@@ -1,7 +1,7 @@
 """Does a message satisfy a condition's clause? Concept detectors, number checks, similarity."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -18,7 +18,7 @@ from detector.language.conditions import (
 )
 from detector.language.lexical import NEGATION, Reading, repeated_share
 from detector.language.lexicon import fold
-from detector.language.numbers import bill_total, without_limits
+from detector.language.numbers import Limit, Quantity, bill_total, without_limits
 from escalator_schemas.classification import Urgency
 
 STRONG = 0.85
@@ -242,8 +242,8 @@ _MEMBER_CLAIM = re.compile(
 _MEMBERSHIP_TOLD = re.compile(
     r"\b(are|is|am|being|be|sind|ist|bin|sei|sean|sea|es|son|soy|est|sont|suis|etre|e|sao|seja|"
     rf"sou)\b(?:\W+[\w'-]+){{0,4}}?\W+{_MEMBER}"
-    r"|(member|membership|mitglieds|miembro|socio|membre|adherent|membro)\w*\W+(number|nummer|"
-    rf"numero|card|karte|carte|tarjeta|cartao|id)\b|\b(number|numero|nummer) (de |d')?{_MEMBER}"
+    rf"|{_MEMBER}\w*\W+(number|nummer|numero|card|karte|carte|tarjeta|cartao|id)\b"
+    rf"|\b(number|numero|nummer) (de |d')?{_MEMBER}"
 )
 _NOT_CLAIMED = re.compile(
     r"\b(not|no|never|yet|become|becoming|nicht|kein|keine|noch|werden|pas|devenir|nao|ainda|"
@@ -533,21 +533,8 @@ def _numbers(clause: Clause, ctx: Context) -> tuple[float, str] | None:
     found = [q for q in ctx.reading.quantities if any(limit.measures(q) for limit in clause.limits)]
     if not found:
         return None
-    nouns = {limit.noun for limit in clause.limits if limit.noun}
-    several = len(nouns) > 1
     for quantity in found:
-        # "5,000 flyers" is held to the flyers' limit, not to "500 posters"; "320 pictures",
-        # which names neither, to both (it could count either): 320 is no "over 500 prints or
-        # more than 20 photo books"
-        named = [limit for limit in clause.limits if limit.names(quantity)] if several else []
-        if named or not several:
-            holds = any(limit.holds(quantity) for limit in named or clause.limits)
-        else:
-            holds = all(
-                any(limit.holds(quantity) for limit in clause.limits if limit.noun == noun)
-                for noun in nouns
-            )
-        if holds:
+        if _within(quantity, clause.limits):
             return 0.9, f"{quantity.value:g} ({quantity.kind}) is within the limit"
     total = bill_total(found, ctx.reading.folded)
     if total is not None and any(limit.holds(total) for limit in clause.limits):
@@ -605,6 +592,22 @@ def _facts(clause: Clause) -> _Facts:
     topic = content_stems(without_limits(folded)) if clause.limits else frozenset()
     clause.facts = _Facts(urgency, reads, silent, _code(folded), topic)
     return clause.facts
+
+
+def _within(quantity: Quantity, limits: Sequence[Limit]) -> bool:
+    """Whether ``quantity`` meets a clause's limits. Where they bound several things, "5,000
+    flyers" is held to the flyers' limit, not to "500 posters"; and "320 pictures", which names
+    none of them, to all of them (it could count any): 320 is no "over 500 prints or more than
+    20 photo books"."""
+    nouns = {limit.noun for limit in limits if limit.noun}
+    if len(nouns) < 2:
+        return any(limit.holds(quantity) for limit in limits)
+    named = [limit for limit in limits if limit.names(quantity)]
+    if named:
+        return any(limit.holds(quantity) for limit in named)
+    return all(
+        any(limit.holds(quantity) for limit in limits if limit.noun == noun) for noun in nouns
+    )
 
 
 def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
