@@ -571,10 +571,10 @@ def _partial(folded: str, cues: list[tuple[int, int]]) -> bool:
     items = [m.start() for m in _ANOTHER_ITEM.finditer(plain)]
     if any(at > end for at in items):
         return True
+    before = [at for at in items if any(c.isdigit() for c in plain[at:end])]  # its number's
     return any(
         _CUE_ENDS_ITEM.fullmatch(plain, cue_end, at)
-        for at in items
-        if any(c.isdigit() for c in plain[at:end])  # an "or" before the limit's number
+        for at in before
         for _cue_start, cue_end in cues
         if cue_end <= at
     )

@@ -49,7 +49,7 @@ _VEILED = re.compile(r"\b(want me to|should i just|or do i have to|or should i|o
 _TO_A_BODY = re.compile(
     r"\b(report\w*|complain\w*|contact\w*|fil(e|ed|ing)|lodg\w*|escalat\w*|writ(e|ing) to|"
     r"tell\w*|inform\w*|notify\w*|take (this|it)|going to|gonna|i'll|i will|hear (about|from)|"
-    r"reclam\w*|denunci\w*|quej\w*|acudir\w*|acudire|ire a|meld\w*|beschwer\w*|einschalten|"
+    r"reclam\w*|denunci\w*|quej\w*|acudir\w*|ire a|meld\w*|beschwer\w*|einschalten|"
     # German separable verbs: "schalte ich die Verbraucherzentrale ein", "wende mich an"
     r"schalte|schalten|wende mich|wenden uns|gehe zur|gehe zum|signal\w*|plainte|saisi\w*|"
     r"queix\w*|acionar|recorr\w*)\b"

@@ -547,6 +547,8 @@ class _Facts:
     """What a clause's verdicts share, worked out once per clause."""
 
     urgency: Urgency
+    judged: tuple[str, ...]
+    """The concepts whose detectors judge it (``_judged``)."""
     reads: frozenset[str] | None
     """The cue groups its detectors read; None when one reads the judge's estimates."""
     silent: ClauseVerdict
@@ -583,15 +585,30 @@ def _facts(clause: Clause) -> _Facts:
         key=lambda u: u.rank,
         default=Urgency.MEDIUM,
     )
+    folded = fold(clause.text)
+    judged = _judged(clause, folded)
     reading = Reading.silent()
     # Estimates of 0 and no legal threat: exactly what a message without cues is judged on.
-    silent = _judge(clause, Context(reading, (), 0.0, 0.0, 0.0), urgency)
+    silent = _judge(clause, Context(reading, (), 0.0, 0.0, 0.0), urgency, judged)
     groups = [_READS.get(name) for name in clause.concepts]
     reads = None if None in groups else frozenset(g for found in groups if found for g in found)
-    folded = fold(clause.text)
     topic = content_stems(without_limits(folded)) if clause.limits else frozenset()
-    clause.facts = _Facts(urgency, reads, silent, _code(folded), topic)
+    clause.facts = _Facts(urgency, judged, reads, silent, _code(folded), topic)
     return clause.facts
+
+
+def _judged(clause: Clause, folded_clause: str) -> tuple[str, ...]:
+    """The concepts whose detectors judge ``clause``. "A member wants to cancel their
+    membership", "un adhérent s'est blessé pendant un cours" name who the customer is, not what
+    happened: "is the pool included in my membership?" meets nothing, and a claim to be a member
+    decides nothing of an injury. Membership alone is judged where the clause is about being a
+    member ("says they are a Gold Club member or gives a member number") or sets a limit."""
+    named = clause.concepts
+    if "member" in named and (
+        len(named) > 1 or not (clause.limits or _MEMBERSHIP_TOLD.search(folded_clause))
+    ):
+        return tuple(name for name in named if name != "member")
+    return named
 
 
 def _within(quantity: Quantity, limits: Sequence[Limit]) -> bool:
@@ -623,7 +640,7 @@ def judge_clause(clause: Clause, ctx: Context) -> ClauseVerdict:
         and facts.reads.isdisjoint(reading.hits)
     ):
         return facts.silent  # the common case: nothing in the message for this clause
-    return _judge(clause, ctx, facts.urgency)
+    return _judge(clause, ctx, facts.urgency, facts.judged)
 
 
 def _someone_elses(reading: Reading, at: int) -> bool:
@@ -641,21 +658,10 @@ def _someone_elses(reading: Reading, at: int) -> bool:
     return False
 
 
-@lru_cache(maxsize=1024)
-def _about_membership(folded_clause: str) -> bool:
-    return _MEMBERSHIP_TOLD.search(folded_clause) is not None
-
-
-def _judge(clause: Clause, ctx: Context, urgency: Urgency) -> ClauseVerdict:
+def _judge(
+    clause: Clause, ctx: Context, urgency: Urgency, judged: tuple[str, ...]
+) -> ClauseVerdict:
     known = concepts()
-    judged = clause.concepts
-    if "member" in judged and (
-        len(judged) > 1 or not (clause.limits or _about_membership(fold(clause.text)))
-    ):
-        # "a member wants to cancel their membership", "un adhérent s'est blessé pendant un
-        # cours" name who the customer is, not what happened: "is the pool included in my
-        # membership?" meets nothing, and a claim to be a member decides nothing of an injury
-        judged = tuple(name for name in judged if name != "member")
     scores = {name: _DETECTORS[name](ctx) for name in judged}
     qualitative = {n: s for n, s in scores.items() if not known[n].quantity}
     numbers = _numbers(clause, ctx) if clause.limits else None
