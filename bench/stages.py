@@ -1,7 +1,8 @@
 """Where the end-to-end time goes, escalation by escalation: from publishing the chat message to
-the detector's ``escalations.detected`` record (its create time), to the router's
-``escalations.routed`` record, to queue-api's row (``created_at``: its transaction's start), to
-the first supervisor's WebSocket having the push. One clock: every process runs on this host."""
+the detector's ``escalations.detected`` record (its create time), to the router's decision row
+(``decided_at``: the start of its routing statement), to its ``escalations.routed`` record, to
+queue-api's row (``created_at``: its transaction's start), to the first supervisor's WebSocket
+having the push. One clock: every process runs on this host."""
 
 import json
 import time
@@ -15,7 +16,13 @@ from bench.common import percentile
 from escalator_schemas import topics
 
 TOPICS = (topics.ESCALATIONS_DETECTED, topics.ESCALATIONS_ROUTED)
-STAGES = ("detector", "router", "queue-api store", "push to first supervisor")
+STAGES = (
+    "detector",
+    "router, up to its routing statement",
+    "router's routing statement",
+    "queue-api store",
+    "push to first supervisor",
+)
 
 # perf_counter() readings (what the benchmark records) to wall-clock seconds.
 WALL = time.time() - time.perf_counter()
@@ -44,6 +51,14 @@ async def breakdown(
             " FROM escalations WHERE tenant_id = $1",
             tenant,
         )
+        decided = {
+            row["id"]: float(row["at"])
+            for row in await connection.fetch(
+                "SELECT escalation_id::text AS id, extract(epoch FROM decided_at) AS at"
+                " FROM router_decisions WHERE tenant_id = $1",
+                tenant,
+            )
+        }
     finally:
         await connection.close()
     detected, routed = created[topics.ESCALATIONS_DETECTED], created[topics.ESCALATIONS_ROUTED]
@@ -51,10 +66,10 @@ async def breakdown(
     for row in rows:
         key = row["id"]
         first = min((mine[key] for mine in arrivals if key in mine), default=None)
-        if key not in sent or key not in detected or key not in routed or first is None:
+        if any(key not in known for known in (sent, detected, decided, routed)) or first is None:
             continue
         stored = float(row["at"])
-        marks = [sent[key] + WALL, detected[key], routed[key], stored, first + WALL]
+        marks = [sent[key] + WALL, detected[key], decided[key], routed[key], stored, first + WALL]
         for stage, start, end in zip(STAGES, marks, marks[1:], strict=False):
             samples[stage].append((end - start) * 1000)
     return {
