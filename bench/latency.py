@@ -306,10 +306,11 @@ async def rows(
     # store each include one Kafka hop, of the chat messages' rate (the detector's) or of the
     # escalations' trickle (the others'); the router's statement and the push include none.
     trickle = f"raw aiokafka hop, {TRICKLE:.0f} msg/s"
+    detector, to_router_statement, _statement, store, _push = stages.STAGES
     hop_of = {
-        stages.STAGES[0]: (hop, _p(hops[500.0], 50)),
-        stages.STAGES[1]: (trickle, _p(hops[TRICKLE], 50)),
-        stages.STAGES[3]: (trickle, _p(hops[TRICKLE], 50)),
+        detector: (hop, _p(hops[500.0], 50)),
+        to_router_statement: (trickle, _p(hops[TRICKLE], 50)),
+        store: (trickle, _p(hops[TRICKLE], 50)),
     }
     table.extend(
         Row(

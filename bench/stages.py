@@ -46,19 +46,14 @@ async def breakdown(
             created[record.topic].setdefault(event["escalation_id"], record.timestamp / 1000)
     connection = await asyncpg.connect(database)
     try:
+        # The router and queue-api share the benchmark's database: one query reads both rows.
         rows = await connection.fetch(
-            "SELECT escalation_id::text AS id, extract(epoch FROM created_at) AS at"
-            " FROM escalations WHERE tenant_id = $1",
+            "SELECT e.escalation_id::text AS id, extract(epoch FROM d.decided_at) AS decided,"
+            " extract(epoch FROM e.created_at) AS stored"
+            " FROM escalations e JOIN router_decisions d USING (escalation_id)"
+            " WHERE e.tenant_id = $1",
             tenant,
         )
-        decided = {
-            row["id"]: float(row["at"])
-            for row in await connection.fetch(
-                "SELECT escalation_id::text AS id, extract(epoch FROM decided_at) AS at"
-                " FROM router_decisions WHERE tenant_id = $1",
-                tenant,
-            )
-        }
     finally:
         await connection.close()
     detected, routed = created[topics.ESCALATIONS_DETECTED], created[topics.ESCALATIONS_ROUTED]
@@ -66,10 +61,10 @@ async def breakdown(
     for row in rows:
         key = row["id"]
         first = min((mine[key] for mine in arrivals if key in mine), default=None)
-        if any(key not in known for known in (sent, detected, decided, routed)) or first is None:
+        if key not in sent or key not in detected or key not in routed or first is None:
             continue
-        stored = float(row["at"])
-        marks = [sent[key] + WALL, detected[key], decided[key], routed[key], stored, first + WALL]
+        decided, stored = float(row["decided"]), float(row["stored"])
+        marks = [sent[key] + WALL, detected[key], decided, routed[key], stored, first + WALL]
         for stage, start, end in zip(STAGES, marks, marks[1:], strict=False):
             samples[stage].append((end - start) * 1000)
     return {

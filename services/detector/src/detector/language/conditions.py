@@ -571,7 +571,8 @@ def _partial(folded: str, cues: list[tuple[int, int]]) -> bool:
     items = [m.start() for m in _ANOTHER_ITEM.finditer(plain)]
     if any(at > end for at in items):
         return True
-    before = [at for at in items if any(c.isdigit() for c in plain[at:end])]  # its number's
+    # the "or"s that stand before the limit's own number ("kündigen oder ... länger als 4")
+    before = [at for at in items if any(c.isdigit() for c in plain[at:end])]
     return any(
         _CUE_ENDS_ITEM.fullmatch(plain, cue_end, at)
         for at in before
