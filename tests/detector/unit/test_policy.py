@@ -268,6 +268,18 @@ async def test_a_message_redelivered_after_later_batches_yields_nothing() -> Non
     assert chat.state.to_json() == snapshot
 
 
+async def test_a_message_redelivered_after_a_resume_yields_nothing() -> None:
+    # The resume comes on its own topic, so the detector may read it before a redelivery of
+    # the message that escalated; that escalation is over and must not be raised again.
+    chat = Conversation()
+    message = chat.message("customer", "cancel my subscription please")
+    assert (await chat.send(message)).detected
+    resume(chat.state)
+    replay = await chat.send(message)
+    assert (replay.detected, replay.handoffs, replay.duplicates) == ([], [], 1)
+    assert not chat.state.paused
+
+
 async def test_several_messages_of_one_conversation_in_one_batch() -> None:
     chat = Conversation()
     outcome = await chat.send(

@@ -265,12 +265,15 @@ def pause(state: ConversationState) -> None:
 
 
 def resume(state: ConversationState) -> None:
-    """The AI takes over again with a fresh turn budget."""
+    """The AI takes over again with a fresh turn budget. The events kept for a replay go: they
+    belong to the escalation just handed back, and a redelivered message (the resume can be
+    read before messages sent ahead of it, from another topic) must not raise it again."""
     state.paused = False
     state.escalation_id = None
     state.turns = 0
     state.clarifications = 0
     state.awaiting_ai = False
+    state.last_events = []
 
 
 def idle_decision(state: ConversationState, now: datetime) -> Decision | None:
