@@ -233,80 +233,41 @@ async def rows(
     # Escalations travel as a trickle (a few a second at 500 chat messages/s): the router and
     # queue-api consumers are idle between two, and a hop to an idle consumer costs more.
     hops[TRICKLE] = await raw_hop(kafka, TRICKLE, 6.0)
-    measured = await publish_to_push(
+    steady, fast = await publish_to_push(
         kafka, database, suffix, [(500.0, seconds), (2000.0, seconds / 2)], escalating
     )
     # The detector's embedded model is on by default; without it, what the rest costs.
-    measured += await publish_to_push(
+    lexical, lexical_fast = await publish_to_push(
         kafka, database, suffix, [(500.0, seconds / 2), (2000.0, seconds / 2)], escalating, NO_MODEL
     )
-    steady, fast, lexical, lexical_fast = (run.latencies for run in measured)
-    modelled = measured[0].modelled
+    modelled = steady.modelled
     # Conversations escalate once: the share of messages that escalate, as measured.
-    escalated = len(steady) / SUPERVISORS / (500.0 * seconds)
+    escalated = len(steady.latencies) / SUPERVISORS / (500.0 * seconds)
     label = f"{escalated:.1%} of messages escalating, {SUPERVISORS} supervisors"
     hop = "raw aiokafka hop, same rate"
+
+    def against_hop(
+        name: str, samples: list[float], share: int, rate: float, goal: str = ""
+    ) -> Row:
+        """The ``share`` percentile of ``samples`` next to the raw hop's at ``rate``."""
+        return Row(name, _p(samples, share), "ms", hop, _p(hops[rate], share), goal)
+
+    model = "escalations only the model decides"
+    off = "detector model off"
     table = [
-        Row(
-            f"publish→WebSocket p50 @500 msg/s ({label})",
-            _p(steady, 50),
-            "ms",
-            hop,
-            _p(hops[500.0], 50),
-            "≤ 15 ms",
+        against_hop(
+            f"publish→WebSocket p50 @500 msg/s ({label})", steady.latencies, 50, 500.0, "≤ 15 ms"
         ),
-        Row("publish→WebSocket p95 @500 msg/s", _p(steady, 95), "ms", hop, _p(hops[500.0], 95)),
-        Row(
-            "publish→WebSocket p99 @500 msg/s",
-            _p(steady, 99),
-            "ms",
-            hop,
-            _p(hops[500.0], 99),
-            "≤ 50 ms",
-        ),
-        Row(
-            f"  p50 of the {len(modelled) // SUPERVISORS} escalations only the model decides",
-            _p(modelled, 50),
-            "ms",
-            hop,
-            _p(hops[500.0], 50),
-        ),
-        Row(
-            "  p99 of the escalations only the model decides",
-            _p(modelled, 99),
-            "ms",
-            hop,
-            _p(hops[500.0], 99),
-        ),
-        Row(
-            "publish→WebSocket p50 @500 msg/s, detector model off",
-            _p(lexical, 50),
-            "ms",
-            hop,
-            _p(hops[500.0], 50),
-        ),
-        Row(
-            "publish→WebSocket p99 @500 msg/s, detector model off",
-            _p(lexical, 99),
-            "ms",
-            hop,
-            _p(hops[500.0], 99),
-        ),
-        Row("publish→WebSocket p50 @2,000 msg/s", _p(fast, 50), "ms", hop, _p(hops[2000.0], 50)),
-        Row(
-            "publish→WebSocket p99 @2,000 msg/s",
-            _p(fast, 99),
-            "ms",
-            hop,
-            _p(hops[2000.0], 99),
-            "≤ 100 ms",
-        ),
-        Row(
-            "publish→WebSocket p99 @2,000 msg/s, detector model off",
-            _p(lexical_fast, 99),
-            "ms",
-            hop,
-            _p(hops[2000.0], 99),
+        against_hop("publish→WebSocket p95 @500 msg/s", steady.latencies, 95, 500.0),
+        against_hop("publish→WebSocket p99 @500 msg/s", steady.latencies, 99, 500.0, "≤ 50 ms"),
+        against_hop(f"  p50 of the {len(modelled) // SUPERVISORS} {model}", modelled, 50, 500.0),
+        against_hop(f"  p99 of the {model}", modelled, 99, 500.0),
+        against_hop(f"publish→WebSocket p50 @500 msg/s, {off}", lexical.latencies, 50, 500.0),
+        against_hop(f"publish→WebSocket p99 @500 msg/s, {off}", lexical.latencies, 99, 500.0),
+        against_hop("publish→WebSocket p50 @2,000 msg/s", fast.latencies, 50, 2000.0),
+        against_hop("publish→WebSocket p99 @2,000 msg/s", fast.latencies, 99, 2000.0, "≤ 100 ms"),
+        against_hop(
+            f"publish→WebSocket p99 @2,000 msg/s, {off}", lexical_fast.latencies, 99, 2000.0
         ),
     ]
     # Where the time went at 500 msg/s: the detector's stage, the router's first and queue-api's
@@ -323,46 +284,45 @@ async def rows(
         Row(
             f"  of which {stage} p50 @500 msg/s", found["p50"], "ms", *hop_of.get(stage, ("", None))
         )
-        for stage, found in measured[0].stages.items()
+        for stage, found in steady.stages.items()
     )
     # Every process shares the cores: the broker, PostgreSQL, the services and this benchmark.
     table += [
         Row(
             "CPU busy on the machine @500 msg/s (all processes)",
-            measured[0].cores["machine"],
+            steady.cores["machine"],
             "cores",
-            "detector model off",
-            measured[2].cores["machine"],
+            off,
+            lexical.cores["machine"],
         ),
-        Row("CPU busy on the machine @2,000 msg/s", measured[1].cores["machine"], "cores"),
+        Row("CPU busy on the machine @2,000 msg/s", fast.cores["machine"], "cores"),
     ]
     # The Java tool prints its percentiles in whole milliseconds, rounded down (a p50 under 1 ms
     # reads 0): the p50 rows compare with its average, which it prints to the microsecond.
     java = "Kafka EndToEndLatency (Java, 1 at a time)"
-    floor_of = {50: ("avg", f"{java}, average"), 99: ("p99", f"{java}, whole ms")}
     table.extend(
         Row(
             f"raw aiokafka produce→consume hop p{share} @{rate:,.0f} msg/s",
             _p(hops[rate], share),
             "ms",
-            floor_of[share][1] if floor else "(no Kafka jars here)",
-            floor[floor_of[share][0]] if floor else None,
+            f"{java}, {printed}" if floor else "(no Kafka jars here)",
+            floor[figure] if floor else None,
             "the floor",
         )
         for rate in (500.0, TRICKLE)
-        for share in (50, 99)
+        for share, figure, printed in ((50, "avg", "average"), (99, "p99", "whole ms"))
     )
-    names = (
-        "500 msg/s",
-        "2,000 msg/s",
-        "500 msg/s, detector model off",
-        "2,000 msg/s, detector model off",
-    )
+    runs = {
+        "500 msg/s": steady,
+        "2,000 msg/s": fast,
+        "500 msg/s, detector model off": lexical,
+        "2,000 msg/s, detector model off": lexical_fast,
+    }
     extra = {
         "kafka_end_to_end_latency": floor,
         "runs": {
             name: {"pushes": len(run.latencies), "cpu_cores": run.cores, "stages_ms": run.stages}
-            for name, run in zip(names, measured, strict=True)
+            for name, run in runs.items()
         },
     }
     return table, extra

@@ -81,7 +81,8 @@ class ConversationState:
     last_events: list[Decided] = field(default_factory=list)
     """The events the last batch decided. They are published after the state is saved, so a
     replay of that batch (its publishing failed, or the process died first) finds its messages
-    already seen and publishes these again instead."""
+    already seen and publishes these again instead. A resume drops them (``policy.resume``):
+    the escalation they raised is over."""
 
     def seen(self, message_id: str) -> bool:
         return message_id in self.recent_ids

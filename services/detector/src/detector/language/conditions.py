@@ -340,15 +340,11 @@ def _attached(fragments: list[_Fragment]) -> list[_Fragment]:
         if opening and not fragment.alternative:
             carry, separator = fragment, ", "  # "por una discapacidad, no puede ..."
             continue
-        relative = _relative(fragment.raw)
-        if (
-            joined
-            and not fragment.alternative
-            and (words[0] in _PREPOSITIONS | _SUBORDINATE or relative)
-        ):
+        # "meldet, dass ...", "Fotos, die er ...": attached with their comma
+        qualifies = words[0] in _SUBORDINATE or _relative(fragment.raw)
+        if joined and not fragment.alternative and (qualifies or words[0] in _PREPOSITIONS):
             last = joined[-1]
-            # "meldet, dass ...", "Fotos, die er ...": the comma stays
-            comma = "," if words[0] in _SUBORDINATE or relative else ""
+            comma = "," if qualifies else ""
             joined[-1] = _Fragment(
                 f"{last.raw}{comma} {fragment.raw}",
                 f"{last.text}{comma} {fragment.text}",
