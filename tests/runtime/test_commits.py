@@ -92,6 +92,35 @@ async def test_a_broker_that_cannot_take_a_commit_gets_it_again() -> None:
     assert consumer.committed == [{A: 2}]
 
 
+async def test_a_held_batch_is_not_committed_past_until_released() -> None:
+    consumer = _Consumer()
+    offsets = _offsets(consumer)
+    offsets.handled(_records(A, 0, 1, 2))
+    release = commits.hold(_records(A, 3, 4))  # its handler returned, its work goes on
+    offsets.handled(_records(A, 3, 4))
+    offsets.handled(_records(A, 5))  # a later batch, handled meanwhile
+    offsets.handled(_records(B, 9))
+    await eventually(soon(lambda: bool(consumer.committed)), within=5)
+    await asyncio.sleep(0.05)  # several intervals: the held offset is committed once
+    assert consumer.committed == [{A: 3, B: 10}]
+    release()
+    release()  # a second call changes nothing
+    await eventually(soon(lambda: len(consumer.committed) == 2), within=5)
+    assert consumer.committed[1] == {A: 6}
+
+
+async def test_without_an_interval_a_held_batch_still_holds_its_partition() -> None:
+    consumer = _Consumer()
+    offsets = commits.Offsets(consumer, 0)
+    release = commits.hold(_records(A, 4))
+    offsets.handled(_records(A, 4, 5))
+    await offsets.commit()
+    assert consumer.committed == [{A: 4}]
+    release()
+    await eventually(soon(lambda: len(consumer.committed) == 2), within=5)
+    assert consumer.committed[1] == {A: 6}
+
+
 @pytest.mark.integration
 async def test_a_trickle_of_batches_is_committed_a_few_times_to_its_end(
     kafka: str, monkeypatch: pytest.MonkeyPatch

@@ -11,11 +11,17 @@ again, which every handler tolerates (they are idempotent) — only up to an int
 them instead of one batch. Offsets are never committed ahead of the handling: only handled
 batches note theirs. Offsets noted before a rebalance are dropped (the partition may have moved
 on under another consumer: committing them could move it back).
+
+A handler may also return before all of its batch is handled, leaving part of it to finish in
+the background (the detector's messages waiting on the language model): it ``hold``s the
+batch's records, and until it releases them no commit passes the first of them on its
+partition, whatever later batches noted.
 """
 
 import asyncio
 import weakref
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -26,7 +32,35 @@ log = structlog.get_logger(__name__)
 
 INTERVAL_SECONDS = 0.1
 """Set from ``KAFKA_COMMIT_INTERVAL_MS`` when a broker is made (0: commit every batch before
-the next poll, FastStream's own way)."""
+the next poll, FastStream's own way, held batches aside)."""
+
+
+_HELD: dict[TopicPartition, Counter[int]] = {}
+"""The first offset of each held batch on each partition (a count: batches may share one)."""
+
+
+def hold(records: Iterable[ConsumerRecord[bytes, bytes]]) -> Callable[[], None]:
+    """Keep every commit on the partitions of ``records`` before the first of them, until the
+    returned function is called (once the records are handled, or given up on: a crash
+    before then reads them again)."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        partition = TopicPartition(record.topic, record.partition)
+        first[partition] = min(record.offset, first.get(partition, record.offset))
+    for partition, offset in first.items():
+        _HELD.setdefault(partition, Counter())[offset] += 1
+
+    def release() -> None:
+        for partition, offset in first.items():
+            held = _HELD[partition]
+            held[offset] -= 1
+            if not held[offset]:
+                del held[offset]
+            if not held:
+                del _HELD[partition]
+        first.clear()  # released once, however often called
+
+    return release
 
 
 def _generation(consumer: AIOKafkaConsumer) -> int:
@@ -44,6 +78,9 @@ class Offsets:
         self._pending: dict[TopicPartition, tuple[int, int]] = {}
         """The next offset to read of each partition, and the generation it was noted in."""
         self._committing: asyncio.Task[None] | None = None
+        self._committed: dict[TopicPartition, tuple[int, int]] = {}
+        """What was last committed of each partition, and in which generation (a held
+        partition is not committed again at the same offset)."""
 
     def handled(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> None:
         """Note that ``records`` were handled; they are committed within the interval."""
@@ -59,7 +96,9 @@ class Offsets:
 
     async def _commit_later(self) -> None:
         while self._pending:
-            await asyncio.sleep(self._interval)
+            # Without an interval, batches are committed as they are handled: what is left
+            # here waits for a held batch.
+            await asyncio.sleep(self._interval or 0.1)
             await self.commit()
 
     async def commit(self) -> None:
@@ -70,15 +109,21 @@ class Offsets:
             return  # stopped: its partitions are read from their last commit next time
         generation = _generation(self._consumer)
         assigned = self._consumer.assignment()
-        offsets = {
-            partition: offset
-            for partition, (offset, noted_in) in noted.items()
-            if noted_in == generation and partition in assigned
-        }
+        offsets = {}
+        for partition, (handled, noted_in) in noted.items():
+            if noted_in != generation or partition not in assigned:
+                continue
+            offset, held = handled, _HELD.get(partition)
+            if held and min(held) < handled:
+                self._pending[partition] = (handled, noted_in)  # the rest once released
+                offset = min(held)
+            if self._committed.get(partition) != (offset, generation):
+                offsets[partition] = offset
         if not offsets:
             return
         try:
             await self._consumer.commit(offsets)
+            self._committed |= {p: (offset, generation) for p, offset in offsets.items()}
         except (CommitFailedError, IllegalStateError) as error:
             # A rebalance in between: these partitions are read from their last commit again.
             log.info("offsets not committed: the group rebalanced", error=str(error))
@@ -109,11 +154,14 @@ async def _ack(self: KafkaAckableMessage) -> None:
     """``KafkaAckableMessage.ack``, noting the batch's offsets instead of committing them."""
     consumer = self.consumer
     if not self.committed:
-        if INTERVAL_SECONDS > 0 and isinstance(consumer, AIOKafkaConsumer):
+        if isinstance(consumer, AIOKafkaConsumer):
             raw = self.raw_message
-            offsets_of(consumer).handled(raw if isinstance(raw, tuple) else (raw,))
+            offsets = offsets_of(consumer)
+            offsets.handled(raw if isinstance(raw, tuple) else (raw,))
+            if INTERVAL_SECONDS == 0:
+                await offsets.commit()
         else:
-            await consumer.commit()  # the in-memory test broker's consumer, or no interval
+            await consumer.commit()  # the in-memory test broker's consumer
     await KafkaMessage.ack(self)
 
 

@@ -154,6 +154,34 @@ class _Redelivery(BaseMiddleware[Any, Any]):
         return None
 
 
+async def until_done(
+    work: Callable[[], Awaitable[Any]], attempts: int = ATTEMPTS
+) -> Exception | None:
+    """For work a handler left running after its batch (it cannot be read again): run
+    ``work`` until it succeeds (None), waiting out a dependency that is away (the pauses
+    above) however long it takes; after ``attempts`` other failures, the last one."""
+    pause, failures = 0.0, 0
+    while True:
+        try:
+            await work()
+        except Exception as error:
+            if is_transient(error):
+                pause = min(max(pause * 2, FIRST_PAUSE_SECONDS), LONGEST_PAUSE_SECONDS)
+                log.warning(
+                    "a dependency is unavailable; trying again",
+                    error=f"{type(error).__name__}: {error}",
+                    waited_seconds=pause,
+                )
+                await asyncio.sleep(pause)
+                continue
+            failures += 1
+            if failures >= attempts:
+                return error
+            await asyncio.sleep(FIRST_PAUSE_SECONDS * failures)
+        else:
+            return None
+
+
 def redelivery(service: str) -> Callable[..., BaseMiddleware[Any, Any]]:
     """The middleware for ``service``'s broker (``broker.add_middleware``)."""
     pauses = _Pauses()

@@ -36,6 +36,9 @@ class ServiceContext:
     pool: Pool
     cleanup: AsyncExitStack
     extras: dict[str, Any] = field(default_factory=dict)
+    stopping: AsyncExitStack = field(default_factory=AsyncExitStack)
+    """Run on shutdown before the last offsets are committed and the broker stops: for work
+    a handler left running (it may still publish)."""
 
 
 Setup = Callable[[ServiceContext], Awaitable[None]]
@@ -78,6 +81,7 @@ def create_service_app(
             await broker.start()
             stack.push_async_callback(broker.stop)
             stack.push_async_callback(commits.commit_all)  # before the consumers stop
+            stack.push_async_callback(context.stopping.aclose)
             await stack.enter_async_context(consumer_lag(broker, name))
             app.state.context = context
             app.state.readiness = {

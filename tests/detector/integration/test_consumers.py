@@ -192,3 +192,109 @@ async def test_in_a_batch_waiting_on_the_model_the_other_conversations_go_first(
             ]
         finally:
             detector.stop()
+
+
+def _chat(tenant: str, agent: str, conversation: str, number: int, text: str) -> bytes:
+    return json.dumps(
+        {
+            "message_id": f"{conversation}-{number}",
+            "conversation_id": conversation,
+            "tenant_id": tenant,
+            "agent_id": agent,
+            "role": "customer",
+            "text": text,
+            "sent_at": (now() - timedelta(seconds=1)).isoformat(),
+        }
+    ).encode()
+
+
+async def test_the_consumer_goes_on_with_later_batches_while_the_model_reads_an_earlier_one(
+    kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
+) -> None:
+    url, llm = stalling_llm
+    tenant, agent = f"t-{unique}", f"a-{unique}"
+    detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
+    slow, fast = f"slow-{unique}", f"fast-{unique}"
+    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
+        try:
+            await detector.start()
+            await send.send_and_wait(
+                topics.CHAT_MESSAGES,
+                _chat(
+                    tenant, agent, slow, 1, f"I want to talk to a human about my order ({STALL})"
+                ),
+                key=slow.encode(),
+                partition=0,
+            )
+            assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
+            # Later batches of the same partition: the waiting conversation's next message must
+            # wait its turn; another conversation's need not.
+            for conversation, number, text in (
+                (slow, 2, "cancel my subscription"),
+                (fast, 1, "I want to talk to a human about my refund"),
+            ):
+                await send.send_and_wait(
+                    topics.CHAT_MESSAGES,
+                    _chat(tenant, agent, conversation, number, text),
+                    key=conversation.encode(),
+                    partition=0,
+                )
+            events = await first_while_the_model_waits(escalations, llm, fast, slow)
+            # The conversation escalated at its first message; its second, read while the model
+            # had the first, came after it (paused: nothing more).
+            assert [(e.conversation_id, e.trigger_message_id) for e in events] == [
+                (fast, f"{fast}-1"),
+                (slow, f"{slow}-1"),
+            ]
+        finally:
+            detector.stop()
+
+
+async def test_a_message_still_with_the_model_when_the_detector_dies_is_read_again(
+    kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
+) -> None:
+    url, llm = stalling_llm
+    tenant, agent = f"t-{unique}", f"a-{unique}"
+    detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
+    slow, fast = f"slow-{unique}", f"fast-{unique}"
+    keys = (slow.encode(), fast.encode())
+    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
+        try:
+            await detector.start()
+            await send.send_and_wait(
+                topics.CHAT_MESSAGES,
+                _chat(
+                    tenant, agent, slow, 1, f"I want to talk to a human about my order ({STALL})"
+                ),
+                key=slow.encode(),
+                partition=0,
+            )
+            assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
+            await send.send_and_wait(
+                topics.CHAT_MESSAGES,
+                _chat(tenant, agent, fast, 1, "I want to talk to a human about my refund"),
+                key=fast.encode(),
+                partition=0,
+            )
+            await escalations.wait_for_matching(lambda r: r.key == fast.encode(), 1, within=60)
+            # The later batch is handled; its offset would be committed within 100 ms.
+            await asyncio.sleep(1.0)
+            detector.kill()
+            llm.release.set()
+            detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
+            await detector.start()
+            found = await escalations.wait_for_matching(lambda r: r.key == slow.encode(), 1, 90)
+        finally:
+            detector.stop()
+    events = [EscalationDetected.model_validate_json(r.value) for r in found]
+    assert [(e.conversation_id, e.trigger_message_id) for e in events] == [(slow, f"{slow}-1")]
+    # The later batch was read again too: its escalation may come again, the same one.
+    ids = {
+        key: {
+            EscalationDetected.model_validate_json(record.value).escalation_id
+            for record in escalations.records
+            if record.key == key
+        }
+        for key in keys
+    }
+    assert [len(ids[key]) for key in keys] == [1, 1]

@@ -6,21 +6,29 @@ published; a replay of a batch whose publishing failed publishes the same events
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
+from aiokafka import ConsumerRecord, TopicPartition
 from prometheus_client import REGISTRY
 
 from detector import repository
 from detector.engine import Inbound, evaluate_batch
-from detector.handlers import decide, decide_in_parts
+from detector.handlers import ChatMessages, decide, decide_in_parts
 from detector.language import Judgement, Judging, Utterance
 from detector.policy import resume
 from detector.state import ConversationKey, ConversationState
 from detector.store import StateStore
+from escalator_runtime import commits
+from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Pool, apply_migrations, create_pool
+from escalator_runtime.kafka import make_broker
+from escalator_runtime.settings import ServiceSettings
+from escalator_schemas import topics
 from escalator_schemas.chat import ChatMessage
 from escalator_schemas.config import AgentConfigVersion, EscalationConfig
 from tests.detector.unit.test_policy import ScriptedJudge
+from tests.stack import eventually, tail
 
 pytestmark = pytest.mark.integration
 
@@ -226,17 +234,103 @@ async def test_conversations_the_cues_settle_are_saved_and_handed_on_before_the_
         quick.message("customer", "talk to a human"),
     ]
     parts = decide_in_parts(store, batch, judge)
-    first = await anext(parts)
+    first, rest = await anext(parts)
     assert [e.conversation_id for e in first.detected] == [quick.conversation]
+    assert rest == {waiting.key}
     assert (await stored(pool, quick.key))[0] == 1
     async with pool.acquire() as connection:
         assert await repository.read_states(connection, [waiting.key]) == {}
 
     judge.release.set()
-    second = await anext(parts)
+    second, rest = await anext(parts)
     assert [(e.conversation_id, e.trigger.kind) for e in second.detected] == [
         (waiting.conversation, "sentiment")
     ]
+    assert rest == set()
     assert (await stored(pool, waiting.key))[0] == 1
     with pytest.raises(StopAsyncIteration):
         await anext(parts)
+
+
+class FailingAfterTheModel(ModelWaitingJudge):
+    """Answers at once, but the model's part fails: once with a lost connection, and for
+    ever for a message marked "[poison]"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release.set()
+        self.outages = 1
+
+    def start(self, utterances: Sequence[Utterance]) -> Judging:
+        judging = super().start(utterances)
+
+        async def finish() -> list[Judgement]:
+            if self.outages:
+                self.outages -= 1
+                raise ConnectionResetError("the model's host went away")
+            if any("[poison]" in u.text for u in utterances):
+                raise ValueError("this message breaks the model")
+            return await judging.finish()
+
+        return Judging(judging.ready, finish)
+
+
+class OneConfig:
+    """A ``ConfigView`` with one agent's configuration."""
+
+    async def settled(self) -> None:
+        return None
+
+    def get(self, *_: object) -> AgentConfigVersion:
+        return CONFIG
+
+
+async def test_what_fails_after_the_model_is_decided_again_or_dead_lettered(
+    pool: Pool, kafka: str, unique: str
+) -> None:
+    good, bad, quick = Chat(f"g-{unique}"), Chat(f"b-{unique}"), Chat(f"q-{unique}")
+    batch = [
+        good.message("customer", "the zip broke again [model] [angry]"),
+        bad.message("customer", "it broke [model] [poison] [angry]"),
+        quick.message("customer", "talk to a human"),
+    ]
+    records = tuple(
+        ConsumerRecord(
+            topic=topics.CHAT_MESSAGES,
+            partition=0,
+            offset=offset,
+            timestamp=0,
+            timestamp_type=0,
+            key=item.message.conversation_id.encode(),
+            value=item.message.model_dump_json().encode(),
+            checksum=None,
+            serialized_key_size=0,
+            serialized_value_size=0,
+            headers=[],
+        )
+        for offset, item in enumerate(batch)
+    )
+    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=kafka), "detector")
+    await broker.connect()
+    mine = {chat.conversation.encode() for chat in (good, bad, quick)}
+    try:
+        async with (
+            tail(kafka, topics.ESCALATIONS_DETECTED) as escalations,
+            tail(kafka, topics.dlq(topics.CHAT_MESSAGES)) as dead,
+        ):
+            handler = ChatMessages(
+                broker, StateStore(pool, 100), cast(ConfigView, OneConfig()), FailingAfterTheModel()
+            )
+            await handler(records)
+            assert len(handler.waits) == 1  # the model's part, still to come
+            assert TopicPartition(topics.CHAT_MESSAGES, 0) in commits._HELD
+            escalated = await escalations.wait_for_matching(lambda r: r.key in mine, 2, 30)
+            poisoned = await dead.wait_for_matching(lambda r: r.key in mine, 1, 30)
+            await eventually(lambda: asyncio.sleep(0, not handler.waits), within=30)
+    finally:
+        await broker.stop()
+    assert [r.key for r in escalated] == [quick.conversation.encode(), good.conversation.encode()]
+    assert [r.key for r in poisoned] == [bad.conversation.encode()]
+    reason = dict(poisoned[0].headers)["x-error"].decode()
+    assert reason.startswith("failed 3 times: ValueError: this message breaks the model"), reason
+    assert TopicPartition(topics.CHAT_MESSAGES, 0) not in commits._HELD

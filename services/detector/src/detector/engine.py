@@ -172,10 +172,11 @@ async def evaluate_in_parts(
     states: dict[ConversationKey, ConversationState],
     judge: LanguageJudge,
 ) -> AsyncIterator[tuple[set[ConversationKey], BatchOutcome]]:
-    """``evaluate_batch`` in up to two parts, each with the conversations it decided: first
-    the conversations whose messages the judge's cheap signals settle, at once; then those
-    with a message the judge's model must read, once it has. A keyword, a low confidence or a
-    turn limit is then never held up by another conversation's model call."""
+    """``evaluate_batch`` in up to two parts, each with the conversations it decided: first,
+    always, the conversations whose messages the judge's cheap signals settle (maybe none), at
+    once; then, if any, those with a message the judge's model must read, once it has. A
+    keyword, a low confidence or a turn limit is then never held up by another conversation's
+    model call."""
     batch = _read(inbound, states)
     judging = start_judging(judge, batch.utterances) if batch.utterances else None
     waiting = set()
@@ -186,7 +187,6 @@ async def evaluate_in_parts(
             if index is not None and judging.ready[index] is None
         }
     now = set(batch.keys) - waiting
-    if now:
-        yield now, _apply(inbound, states, batch, judging.ready if judging else [], now)
+    yield now, _apply(inbound, states, batch, judging.ready if judging else [], now)
     if waiting and judging is not None:
         yield waiting, _apply(inbound, states, batch, await judging.finish(), waiting)

@@ -2,9 +2,12 @@
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord
@@ -19,17 +22,20 @@ from detector.policy import idle_decision, resume
 from detector.settings import DetectorSettings
 from detector.state import ConversationKey
 from detector.store import StateStore
+from detector.waits import ModelWaits
 from escalator_runtime import tracing
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.kafka import (
     MESSAGES_CONSUMED,
     Records,
+    Rejected,
     batch_subscription,
     dead_letter,
     decode_records,
     publish_events,
 )
 from escalator_runtime.periodic import Periodic
+from escalator_runtime.redelivery import ATTEMPTS, is_transient, until_done
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
 from escalator_schemas.chat import ChatMessage, Environment
@@ -58,7 +64,14 @@ STALE_STATES = Counter(
     " between a batch's read and its save: read again and decided anew",
 )
 BATCH_SECONDS = Histogram(
-    "escalator_detector_batch_seconds", "Time to decide and publish one batch of messages"
+    "escalator_detector_batch_seconds",
+    "Time to decide and publish one batch of messages, but for its conversations waiting on"
+    " the language model",
+)
+MODEL_PART_SECONDS = Histogram(
+    "escalator_detector_model_part_seconds",
+    "Time to decide and publish a batch's conversations waiting on the language model, from"
+    " the handler's return",
 )
 
 
@@ -66,9 +79,9 @@ def _with_config(
     accepted: Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]],
     configs: ConfigView,
     read_at: float,
-) -> list[Inbound]:
-    """The messages whose agent has a configuration, each with how long it waited in the topic
-    (``read_at`` and the records' timestamps are wall-clock seconds)."""
+) -> list[tuple[ConsumerRecord[bytes, bytes], Inbound]]:
+    """The messages whose agent has a configuration, each with its record and how long it
+    waited in the topic (``read_at`` and the records' timestamps are wall-clock seconds)."""
     inbound = []
     for record, message in accepted:
         config = configs.get(message.tenant_id, message.agent_id, message.environment)
@@ -81,7 +94,8 @@ def _with_config(
                 environment=message.environment,
             )
             continue
-        inbound.append(Inbound(message, config, max(0.0, read_at - record.timestamp / 1000)))
+        waited = max(0.0, read_at - record.timestamp / 1000)
+        inbound.append((record, Inbound(message, config, waited)))
     return inbound
 
 
@@ -109,16 +123,19 @@ async def _publish(
 
 async def decide_in_parts(
     store: StateStore, inbound: Sequence[Inbound], judge: LanguageJudge
-) -> AsyncGenerator[BatchOutcome, None]:
+) -> AsyncGenerator[tuple[BatchOutcome, set[ConversationKey]], None]:
     """Apply a batch to its conversations' states and save them, in up to two parts
-    (``evaluate_in_parts``): the conversations the cheap signals settle, then those waiting
-    on the model. Each part is saved before it is yielded. Conversations someone else wrote
-    meanwhile (``StateStore.save``) are read again and their messages decided anew, so what is
-    yielded was decided from the states as stored."""
+    (``evaluate_in_parts``): first, always, the conversations the cheap signals settle; then
+    those waiting on the model, if any. Each part is saved before it is yielded, with the
+    conversations still to be decided after it. Conversations someone else wrote meanwhile
+    (``StateStore.save``) are read again and their messages decided anew, so what is yielded
+    was decided from the states as stored."""
     keys = [ConversationKey.of(item.message) for item in inbound]
+    rest = set(keys)
     try:
         states = await store.load(keys)
         async for part, decided in evaluate_in_parts(inbound, states, judge):
+            rest -= part
             outcome = decided
             changed = await store.save({k: s for k, s in states.items() if k in part})
             while changed:
@@ -128,7 +145,10 @@ async def decide_in_parts(
                 redone = await evaluate_batch(again, fresh, judge)
                 outcome = outcome.without(changed).merged(redone)
                 changed = await store.save(fresh)
-            yield outcome
+            yield outcome, set(rest)
+    except GeneratorExit:
+        store.forget(rest)  # closed between parts: the saved ones stay as saved
+        raise
     except BaseException:
         store.forget(keys)
         raise
@@ -140,9 +160,153 @@ async def decide(
     """``decide_in_parts``, all parts at once."""
     outcome = BatchOutcome()
     async with aclosing(decide_in_parts(store, inbound, judge)) as parts:
-        async for part in parts:
+        async for part, _rest in parts:
             outcome = outcome.merged(part)
     return outcome
+
+
+Accepted = Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]]
+"""A batch's valid records, with their messages."""
+
+
+@dataclass
+class ChatMessages:
+    """The chat.messages handler: what the cheap signals settle is decided and published
+    before the handler returns; the conversations waiting on the model are finished in a task
+    of their own (``ModelWaits``), so the consumer goes on with its next batches."""
+
+    broker: KafkaBroker
+    store: StateStore
+    configs: ConfigView
+    judge: LanguageJudge
+    waits: ModelWaits = field(default_factory=ModelWaits)
+
+    async def __call__(self, records: Records) -> None:
+        started = time.time_ns()
+        MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
+        accepted, rejected = decode_records(records, ChatMessage)
+        await self.configs.settled()
+        inbound = _with_config(accepted, self.configs, started / 1e9)
+        if inbound:
+            await self._detect(inbound, accepted, records, started)
+        await dead_letter(self.broker, SERVICE, rejected)
+
+    async def _detect(
+        self,
+        inbound: list[tuple[ConsumerRecord[bytes, bytes], Inbound]],
+        accepted: Accepted,
+        records: Records,
+        started: int,
+    ) -> None:
+        busy = self.waits.busy({ConversationKey.of(item.message) for _record, item in inbound})
+        if busy:
+            # Conversations with a message still with the model: theirs follow it, in order.
+            behind = [pair for pair in inbound if ConversationKey.of(pair[1].message) in busy]
+            work = self._behind(set(busy.values()), behind, accepted, started)
+            self.waits.start(busy, records, self._guarded(work, behind, accepted, started))
+            inbound = [pair for pair in inbound if ConversationKey.of(pair[1].message) not in busy]
+            if not inbound:
+                return
+        batch = [item for _record, item in inbound]
+        with BATCH_SECONDS.time():
+            parts = decide_in_parts(self.store, batch, self.judge)
+            try:
+                outcome, rest = await anext(parts)
+                await self._hand_on(outcome, accepted, started)
+            except BaseException:
+                await parts.aclose()
+                raise
+        if not rest:
+            await parts.aclose()
+            return
+        later = [pair for pair in inbound if ConversationKey.of(pair[1].message) in rest]
+        work = self._rest_of(parts, accepted, started)
+        self.waits.start(rest, records, self._guarded(work, later, accepted, started))
+
+    async def _hand_on(self, outcome: BatchOutcome, accepted: Accepted, started: int) -> None:
+        # Published after the states are saved: a crash in between replays the batch, whose
+        # messages the saved states have seen; they publish the same events again.
+        with tracing.escalations(SERVICE, accepted, outcome.detected, started):
+            await _publish(self.broker, outcome.detected, outcome.handoffs)
+        self.store.published(ConversationKey.of(event) for event in outcome.detected)
+        DUPLICATES.inc(outcome.duplicates)
+        JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
+        JUDGED.labels("yes").inc(outcome.judged_with_model)
+        for reason, count in outcome.model_skipped.items():
+            MODEL_SKIPPED.labels(reason).inc(count)
+
+    async def _rest_of(
+        self,
+        parts: AsyncGenerator[tuple[BatchOutcome, set[ConversationKey]], None],
+        accepted: Accepted,
+        started: int,
+    ) -> None:
+        """The rest of a batch, once the model has read it."""
+        async with aclosing(parts):
+            async for outcome, _rest in parts:
+                await self._hand_on(outcome, accepted, started)
+
+    async def _behind(
+        self,
+        tasks: set[asyncio.Task[None]],
+        later: list[tuple[ConsumerRecord[bytes, bytes], Inbound]],
+        accepted: Accepted,
+        started: int,
+    ) -> None:
+        """Messages of conversations whose earlier ones were still with the model, once
+        those are decided."""
+        await asyncio.wait(tasks)
+        outcome = await decide(self.store, [item for _record, item in later], self.judge)
+        await self._hand_on(outcome, accepted, started)
+
+    async def _guarded(
+        self,
+        work: Coroutine[Any, Any, None],
+        later: list[tuple[ConsumerRecord[bytes, bytes], Inbound]],
+        accepted: Accepted,
+        started: int,
+    ) -> None:
+        """``work``, which decides and publishes ``later``'s messages; if it fails, ``later``
+        is decided again (``_recover``)."""
+        try:
+            with MODEL_PART_SECONDS.time():
+                await work
+        except Exception as error:
+            log.warning(
+                "deciding after the model failed; trying again",
+                error=f"{type(error).__name__}: {error}",
+                messages=len(later),
+            )
+            await self._recover(error, later, accepted, started)
+
+    async def _recover(
+        self,
+        error: Exception,
+        later: list[tuple[ConsumerRecord[bytes, bytes], Inbound]],
+        accepted: Accepted,
+        started: int,
+    ) -> None:
+        """``later``'s messages decided again after ``error``. Their batch cannot be read again
+        (later ones were handled since), so this does what the consumers' middleware would
+        (``redelivery``): an outage waited out, then each message alone, a few times, before
+        it goes to the dead-letter topic."""
+
+        async def again(messages: Sequence[Inbound]) -> None:
+            outcome = await decide(self.store, messages, self.judge)
+            await self._hand_on(outcome, accepted, started)
+
+        failed: Exception | None = error
+        if is_transient(error):
+            failed = await until_done(lambda: again([item for _record, item in later]), 1)
+        if failed is None:
+            return
+        poisoned = []
+        for record, item in later:
+            failed = await until_done(partial(again, [item]))
+            if failed is not None:
+                reason = f"failed {ATTEMPTS} times: {type(failed).__name__}: {failed}"
+                poisoned.append(Rejected(record, reason[:4000], "processing_error"))
+        await until_done(lambda: dead_letter(self.broker, SERVICE, poisoned))
 
 
 def register(
@@ -152,38 +316,10 @@ def register(
     configs: ConfigView,
     judge: LanguageJudge,
     consumers: int = 1,
-) -> None:
-    async def detect(
-        inbound: list[Inbound],
-        accepted: Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]],
-        started: int,
-    ) -> None:
-        """Decide a batch and save its conversations' states, then publish what it decided:
-        what the cheap signals settle first, what waits on the model after it."""
-        with BATCH_SECONDS.time():
-            async with aclosing(decide_in_parts(store, inbound, judge)) as parts:
-                async for outcome in parts:
-                    # Published after the states are saved: a crash in between replays the
-                    # batch, whose messages the saved states have seen; they publish the same
-                    # events again.
-                    with tracing.escalations(SERVICE, accepted, outcome.detected, started):
-                        await _publish(broker, outcome.detected, outcome.handoffs)
-                    store.published(ConversationKey.of(event) for event in outcome.detected)
-                    DUPLICATES.inc(outcome.duplicates)
-                    JUDGED.labels("no").inc(outcome.judged - outcome.judged_with_model)
-                    JUDGED.labels("yes").inc(outcome.judged_with_model)
-                    for reason, count in outcome.model_skipped.items():
-                        MODEL_SKIPPED.labels(reason).inc(count)
-
-    async def on_chat_messages(records: Records) -> None:
-        started = time.time_ns()
-        MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_MESSAGES).inc(len(records))
-        accepted, rejected = decode_records(records, ChatMessage)
-        await configs.settled()
-        inbound = _with_config(accepted, configs, started / 1e9)
-        if inbound:
-            await detect(inbound, accepted, started)
-        await dead_letter(broker, SERVICE, rejected)
+) -> ModelWaits:
+    """Subscribe the handlers; returns the conversations left waiting on the model, which the
+    service lets finish on shutdown (``ModelWaits.stop``)."""
+    chat_messages = ChatMessages(broker, store, configs, judge)
 
     async def on_handoffs(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_HANDOFFS).inc(len(records))
@@ -209,9 +345,10 @@ def register(
     # consumer, and its messages are still handled one batch after another, in order.
     for _consumer in range(consumers):
         broker.subscriber(topics.CHAT_MESSAGES, **batch_subscription(settings, SERVICE))(
-            on_chat_messages
+            chat_messages
         )
     broker.subscriber(topics.CHAT_HANDOFFS, **batch_subscription(settings, SERVICE))(on_handoffs)
+    return chat_messages.waits
 
 
 async def sweep_idle(

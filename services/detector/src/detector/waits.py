@@ -1,0 +1,75 @@
+"""Conversations whose messages are still with the language model after their batch's handler
+returned.
+
+A batch's handler decides and publishes at once what the cheap signals settle, and leaves the
+conversations waiting on the model to a task of their own: its consumer goes on with the next
+batches meanwhile, instead of holding up every conversation of its partitions for the model's
+tens of milliseconds (an external LLM's seconds). What keeps that safe:
+
+- order: a later message of a waiting conversation is decided after it, by a task that waits
+  for it (``busy``), while the handler goes on with the other conversations;
+- no loss: the batch's offsets are held (``commits.hold``) until its waiting conversations are
+  decided and published, so a crash meanwhile reads them again, whatever later batches noted.
+"""
+
+import asyncio
+from collections.abc import Collection, Coroutine, Iterable
+from typing import Any
+
+import structlog
+from aiokafka import ConsumerRecord
+
+from detector.state import ConversationKey
+from escalator_runtime import commits
+
+log = structlog.get_logger(__name__)
+
+
+class ModelWaits:
+    def __init__(self) -> None:
+        self._of: dict[ConversationKey, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        """How many batches have conversations still waiting."""
+        return len(self._tasks)
+
+    def busy(self, keys: Iterable[ConversationKey]) -> dict[ConversationKey, asyncio.Task[None]]:
+        """Those of ``keys`` with a message still waiting on the model, and what decides it:
+        their next messages must wait for it."""
+        return {key: self._of[key] for key in keys if key in self._of}
+
+    def start(
+        self,
+        keys: Collection[ConversationKey],
+        records: Iterable[ConsumerRecord[bytes, bytes]],
+        work: Coroutine[Any, Any, None],
+    ) -> None:
+        """Run ``work``, which decides the conversations ``keys`` of the batch ``records``,
+        holding the batch's offsets until it is done."""
+        release = commits.hold(records)
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        for key in keys:
+            self._of[key] = task
+
+        def done(task: asyncio.Task[None]) -> None:
+            release()
+            self._tasks.discard(task)
+            for key in keys:
+                if self._of.get(key) is task:
+                    del self._of[key]
+            if not task.cancelled() and (error := task.exception()) is not None:
+                log.error("decisions waiting on the model failed", exc_info=error)
+
+        task.add_done_callback(done)
+
+    async def stop(self, within: float) -> None:
+        """On shutdown: let the decisions under way finish, for up to ``within`` seconds, then
+        cancel the rest (their offsets were never committed: they are read again)."""
+        if not self._tasks:
+            return
+        _, late = await asyncio.wait(set(self._tasks), timeout=within)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
