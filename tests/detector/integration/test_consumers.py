@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request
 
 from escalator_schemas import topics
@@ -194,18 +195,33 @@ async def test_in_a_batch_waiting_on_the_model_the_other_conversations_go_first(
             detector.stop()
 
 
-def _chat(tenant: str, agent: str, conversation: str, number: int, text: str) -> bytes:
-    return json.dumps(
-        {
+class OnPartitionZero:
+    """Sends an agent's customer messages, all on partition 0 (one consumer's)."""
+
+    def __init__(self, send: AIOKafkaProducer, tenant: str, agent: str) -> None:
+        self._send, self._tenant, self._agent = send, tenant, agent
+
+    async def __call__(self, conversation: str, number: int, text: str) -> None:
+        message = {
             "message_id": f"{conversation}-{number}",
             "conversation_id": conversation,
-            "tenant_id": tenant,
-            "agent_id": agent,
+            "tenant_id": self._tenant,
+            "agent_id": self._agent,
             "role": "customer",
             "text": text,
             "sent_at": (now() - timedelta(seconds=1)).isoformat(),
         }
-    ).encode()
+        await self._send.send_and_wait(
+            topics.CHAT_MESSAGES,
+            json.dumps(message).encode(),
+            key=conversation.encode(),
+            partition=0,
+        )
+
+    async def stalled(self, llm: StallingLlm, conversation: str) -> None:
+        """``conversation``'s first message, once the LLM holds it."""
+        await self(conversation, 1, f"I want to talk to a human about my order ({STALL})")
+        assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
 
 
 async def test_the_consumer_goes_on_with_later_batches_while_the_model_reads_an_earlier_one(
@@ -216,29 +232,14 @@ async def test_the_consumer_goes_on_with_later_batches_while_the_model_reads_an_
     detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
     slow, fast = f"slow-{unique}", f"fast-{unique}"
     async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
+        chat = OnPartitionZero(send, tenant, agent)
         try:
             await detector.start()
-            await send.send_and_wait(
-                topics.CHAT_MESSAGES,
-                _chat(
-                    tenant, agent, slow, 1, f"I want to talk to a human about my order ({STALL})"
-                ),
-                key=slow.encode(),
-                partition=0,
-            )
-            assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
+            await chat.stalled(llm, slow)
             # Later batches of the same partition: the waiting conversation's next message must
             # wait its turn; another conversation's need not.
-            for conversation, number, text in (
-                (slow, 2, "cancel my subscription"),
-                (fast, 1, "I want to talk to a human about my refund"),
-            ):
-                await send.send_and_wait(
-                    topics.CHAT_MESSAGES,
-                    _chat(tenant, agent, conversation, number, text),
-                    key=conversation.encode(),
-                    partition=0,
-                )
+            await chat(slow, 2, "cancel my subscription")
+            await chat(fast, 1, "I want to talk to a human about my refund")
             events = await first_while_the_model_waits(escalations, llm, fast, slow)
             # The conversation escalated at its first message; its second, read while the model
             # had the first, came after it (paused: nothing more).
@@ -259,23 +260,11 @@ async def test_a_message_still_with_the_model_when_the_detector_dies_is_read_aga
     slow, fast = f"slow-{unique}", f"fast-{unique}"
     keys = (slow.encode(), fast.encode())
     async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
+        chat = OnPartitionZero(send, tenant, agent)
         try:
             await detector.start()
-            await send.send_and_wait(
-                topics.CHAT_MESSAGES,
-                _chat(
-                    tenant, agent, slow, 1, f"I want to talk to a human about my order ({STALL})"
-                ),
-                key=slow.encode(),
-                partition=0,
-            )
-            assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
-            await send.send_and_wait(
-                topics.CHAT_MESSAGES,
-                _chat(tenant, agent, fast, 1, "I want to talk to a human about my refund"),
-                key=fast.encode(),
-                partition=0,
-            )
+            await chat.stalled(llm, slow)
+            await chat(fast, 1, "I want to talk to a human about my refund")
             await escalations.wait_for_matching(lambda r: r.key == fast.encode(), 1, within=60)
             # The later batch is handled; its offset would be committed within 100 ms.
             await asyncio.sleep(1.0)
