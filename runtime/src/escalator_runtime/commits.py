@@ -34,6 +34,9 @@ INTERVAL_SECONDS = 0.1
 """Set from ``KAFKA_COMMIT_INTERVAL_MS`` when a broker is made (0: commit every batch before
 the next poll, FastStream's own way, held batches aside)."""
 
+HELD_RECHECK_SECONDS = 0.1
+"""Without an interval, how often what a held batch kept back is tried again."""
+
 
 _HELD: dict[TopicPartition, Counter[int]] = {}
 """The first offset of each held batch on each partition (a count: batches may share one)."""
@@ -96,9 +99,7 @@ class Offsets:
 
     async def _commit_later(self) -> None:
         while self._pending:
-            # Without an interval, batches are committed as they are handled: what is left
-            # here waits for a held batch.
-            await asyncio.sleep(self._interval or 0.1)
+            await asyncio.sleep(self._interval or HELD_RECHECK_SECONDS)
             await self.commit()
 
     async def commit(self) -> None:

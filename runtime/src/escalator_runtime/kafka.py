@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from escalator_runtime import commits, tracing
 from escalator_runtime.metrics import consume_metrics
-from escalator_runtime.redelivery import redelivery
+from escalator_runtime.redelivery import ATTEMPTS, redelivery
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
 from escalator_schemas.events import EventEnvelope
@@ -157,6 +157,13 @@ class Rejected:
     record: ConsumerRecord[bytes, bytes]
     reason: str
     error_type: str
+
+    @classmethod
+    def failing(cls, record: ConsumerRecord[bytes, bytes], error: Exception) -> "Rejected":
+        """A record whose handling failed ``redelivery.ATTEMPTS`` times, the last with
+        ``error`` (a poison message)."""
+        reason = f"failed {ATTEMPTS} times: {type(error).__name__}: {error}"
+        return cls(record, reason[:4000], "processing_error")
 
 
 def decode_records(

@@ -62,6 +62,11 @@ def _records(message: StreamMessage[Any]) -> tuple[ConsumerRecord[bytes, bytes],
     return raw if isinstance(raw, tuple) else (raw,)
 
 
+def _next_pause(seconds: float) -> float:
+    """The pause after one of ``seconds``: doubling, from the first up to the longest."""
+    return min(max(seconds * 2, FIRST_PAUSE_SECONDS), LONGEST_PAUSE_SECONDS)
+
+
 class _Pauses:
     """The current wait of each subscriber after a transient failure; reset by a success."""
 
@@ -69,10 +74,7 @@ class _Pauses:
         self._seconds: dict[int, float] = {}
 
     async def wait(self, subscriber: object) -> float:
-        seconds = min(
-            max(self._seconds.get(id(subscriber), 0.0) * 2, FIRST_PAUSE_SECONDS),
-            LONGEST_PAUSE_SECONDS,
-        )
+        seconds = _next_pause(self._seconds.get(id(subscriber), 0.0))
         self._seconds[id(subscriber)] = seconds
         await asyncio.sleep(seconds)
         return seconds
@@ -127,8 +129,7 @@ class _Redelivery(BaseMiddleware[Any, Any]):
             single.body = [record.value] if isinstance(msg.raw_message, tuple) else record.value
             error = await self._attempts(call_next, single, subscriber)
             if error is not None:
-                reason = f"failed {ATTEMPTS} times: {type(error).__name__}: {error}"
-                poisoned.append(Rejected(record, reason[:4000], "processing_error"))
+                poisoned.append(Rejected.failing(record, error))
         if poisoned:
             await dead_letter(self.context.get("broker"), self._service, poisoned)
 
@@ -166,7 +167,7 @@ async def until_done(
             await work()
         except Exception as error:
             if is_transient(error):
-                pause = min(max(pause * 2, FIRST_PAUSE_SECONDS), LONGEST_PAUSE_SECONDS)
+                pause = _next_pause(pause)
                 log.warning(
                     "a dependency is unavailable; trying again",
                     error=f"{type(error).__name__}: {error}",

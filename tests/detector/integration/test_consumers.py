@@ -7,7 +7,9 @@ a batch, the conversations that need no model are decided and published first.""
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -72,23 +74,100 @@ def stalling_llm() -> Iterator[tuple[str, StallingLlm]]:
             llm.release.set()  # before the server waits for its requests to end
 
 
-async def detector_asking(
-    llm_url: str, kafka: str, database: str, tenant: str, agent: str, consumers: int
-) -> ServiceProcess:
-    """A detector (not started) whose trigger conditions go to the LLM at ``llm_url``, for an
-    agent with the demo configuration."""
+@dataclass
+class Scene:
+    """A detector whose trigger conditions go to the stalling LLM, for one agent with the demo
+    configuration, and conversations ``slow`` (whose message the LLM holds) and ``fast``."""
+
+    kafka: str
+    database: str
+    llm_url: str
+    llm: StallingLlm
+    tenant: str
+    agent: str
+    consumers: int
+    send: AIOKafkaProducer
+    escalations: TopicTail
+    slow: str
+    fast: str
+    detector: ServiceProcess = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.detector = self.new_detector()
+
+    def new_detector(self) -> ServiceProcess:
+        """A detector for the scene, not started."""
+        return ServiceProcess(
+            "detector.main",
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+                "DATABASE_URL": self.database,
+                "DETECTOR_CONSUMERS": str(self.consumers),
+                "DETECTOR_LLM_BASE_URL": self.llm_url,
+                "DETECTOR_LLM_TIMEOUT_SECONDS": "120",
+            },
+            "DETECTOR_PORT",
+        )
+
+    async def message(
+        self, conversation: str, number: int, text: str, partition: int = 0, **fields: Any
+    ) -> None:
+        """Send message ``number`` of ``conversation`` (a customer's, unless ``fields`` say
+        otherwise) to ``partition``."""
+        message = {
+            "message_id": f"{conversation}-{number}",
+            "conversation_id": conversation,
+            "tenant_id": self.tenant,
+            "agent_id": self.agent,
+            "role": "customer",
+            "text": text,
+            "sent_at": (now() - timedelta(seconds=1)).isoformat(),
+        } | fields
+        await self.send.send_and_wait(
+            topics.CHAT_MESSAGES,
+            json.dumps(message).encode(),
+            key=conversation.encode(),
+            partition=partition,
+        )
+
+    async def stall(self) -> None:
+        """Send ``slow``'s first message, for the LLM to hold."""
+        await self.message(self.slow, 1, f"I want to talk to a human about my order ({STALL})")
+
+    async def stalled(self) -> None:
+        assert await asyncio.to_thread(self.llm.stalled.wait, 60), "the model was never asked"
+
+
+@asynccontextmanager
+async def scene(
+    kafka: str,
+    database: str,
+    unique: str,
+    stalling_llm: tuple[str, StallingLlm],
+    consumers: int,
+) -> AsyncIterator[Scene]:
+    """The scene, its escalations tailed from now on; its detector is stopped at the end."""
+    url, llm = stalling_llm
+    tenant, agent = f"t-{unique}", f"a-{unique}"
     await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=None))
-    return ServiceProcess(
-        "detector.main",
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka,
-            "DATABASE_URL": database,
-            "DETECTOR_CONSUMERS": str(consumers),
-            "DETECTOR_LLM_BASE_URL": llm_url,
-            "DETECTOR_LLM_TIMEOUT_SECONDS": "120",
-        },
-        "DETECTOR_PORT",
-    )
+    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
+        found = Scene(
+            kafka,
+            database,
+            url,
+            llm,
+            tenant,
+            agent,
+            consumers,
+            send,
+            escalations,
+            f"slow-{unique}",
+            f"fast-{unique}",
+        )
+        try:
+            yield found
+        finally:
+            found.detector.stop()
 
 
 async def first_while_the_model_waits(
@@ -108,180 +187,81 @@ async def first_while_the_model_waits(
 async def test_a_batch_waiting_on_the_model_does_not_hold_up_other_partitions(
     kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
 ) -> None:
-    url, llm = stalling_llm
-    tenant, agent = f"t-{unique}", f"a-{unique}"
-    detector = await detector_asking(url, kafka, database, tenant, agent, consumers=2)
-
-    def chat(conversation: str, text: str) -> bytes:
-        return json.dumps(
-            {
-                "message_id": f"{conversation}-1",
-                "conversation_id": conversation,
-                "tenant_id": tenant,
-                "agent_id": agent,
-                "role": "customer",
-                "text": text,
-                "sent_at": (now() - timedelta(seconds=1)).isoformat(),
-            }
-        ).encode()
-
-    slow, fast = f"slow-{unique}", f"fast-{unique}"
-    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
-        try:
-            await detector.start()
-            # Two consumers split the six partitions: 0 and 5 belong to different ones.
-            await send.send_and_wait(
-                topics.CHAT_MESSAGES,
-                chat(slow, f"I want to talk to a human about my order ({STALL})"),
-                key=slow.encode(),
-                partition=0,
-            )
-            assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
-            await send.send_and_wait(
-                topics.CHAT_MESSAGES,
-                chat(fast, "I want to talk to a human about my refund"),
-                key=fast.encode(),
-                partition=5,
-            )
-            events = await first_while_the_model_waits(escalations, llm, fast, slow)
-            assert [e.conversation_id for e in events] == [fast, slow]
-            assert {e.trigger.kind for e in events} == {"keyword"}
-        finally:
-            detector.stop()
+    async with scene(kafka, database, unique, stalling_llm, consumers=2) as it:
+        await it.detector.start()
+        # Two consumers split the six partitions: 0 and 5 belong to different ones.
+        await it.stall()
+        await it.stalled()
+        await it.message(it.fast, 1, "I want to talk to a human about my refund", partition=5)
+        events = await first_while_the_model_waits(it.escalations, it.llm, it.fast, it.slow)
+        assert [e.conversation_id for e in events] == [it.fast, it.slow]
+        assert {e.trigger.kind for e in events} == {"keyword"}
 
 
 async def test_in_a_batch_waiting_on_the_model_the_other_conversations_go_first(
     kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
 ) -> None:
-    url, llm = stalling_llm
-    tenant, agent = f"t-{unique}", f"a-{unique}"
-    detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
-    slow, fast = f"slow-{unique}", f"fast-{unique}"
-    sent_at = (now() - timedelta(seconds=1)).isoformat()
-    common = {"tenant_id": tenant, "agent_id": agent, "sent_at": sent_at}
-    # The customer's message is for the LLM to judge (the agent has a trigger condition); the
-    # AI's answer, below its confidence threshold, escalates the other conversation by itself.
-    waits = common | {
-        "message_id": f"{slow}-1",
-        "conversation_id": slow,
-        "role": "customer",
-        "text": f"I want to talk to a human about my order ({STALL})",
-    }
-    unsure = common | {
-        "message_id": f"{fast}-2",
-        "conversation_id": fast,
-        "role": "ai",
-        "text": "I am not sure, maybe try restarting it?",
-        "ai_confidence": 0.1,
-    }
-    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
-        try:
-            # Both are there before the detector starts: its first poll reads them together.
-            for document, key in ((waits, slow), (unsure, fast)):
-                await send.send_and_wait(
-                    topics.CHAT_MESSAGES,
-                    json.dumps(document).encode(),
-                    key=key.encode(),
-                    partition=0,
-                )
-            await detector.start()
-            assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
-            events = await first_while_the_model_waits(escalations, llm, fast, slow)
-            assert [(e.conversation_id, e.trigger.kind) for e in events] == [
-                (fast, "confidence"),
-                (slow, "keyword"),
-            ]
-        finally:
-            detector.stop()
-
-
-class OnPartitionZero:
-    """Sends an agent's customer messages, all on partition 0 (one consumer's)."""
-
-    def __init__(self, send: AIOKafkaProducer, tenant: str, agent: str) -> None:
-        self._send, self._tenant, self._agent = send, tenant, agent
-
-    async def __call__(self, conversation: str, number: int, text: str) -> None:
-        message = {
-            "message_id": f"{conversation}-{number}",
-            "conversation_id": conversation,
-            "tenant_id": self._tenant,
-            "agent_id": self._agent,
-            "role": "customer",
-            "text": text,
-            "sent_at": (now() - timedelta(seconds=1)).isoformat(),
-        }
-        await self._send.send_and_wait(
-            topics.CHAT_MESSAGES,
-            json.dumps(message).encode(),
-            key=conversation.encode(),
-            partition=0,
-        )
-
-    async def stalled(self, llm: StallingLlm, conversation: str) -> None:
-        """``conversation``'s first message, once the LLM holds it."""
-        await self(conversation, 1, f"I want to talk to a human about my order ({STALL})")
-        assert await asyncio.to_thread(llm.stalled.wait, 60), "the model was never asked"
+    async with scene(kafka, database, unique, stalling_llm, consumers=1) as it:
+        # The customer's message is for the LLM to judge (the agent has a trigger condition);
+        # the AI's answer, below its confidence threshold, escalates the other conversation by
+        # itself. Both are there before the detector starts: its first poll reads them together.
+        await it.stall()
+        unsure = "I am not sure, maybe try restarting it?"
+        await it.message(it.fast, 2, unsure, role="ai", ai_confidence=0.1)
+        await it.detector.start()
+        await it.stalled()
+        events = await first_while_the_model_waits(it.escalations, it.llm, it.fast, it.slow)
+        assert [(e.conversation_id, e.trigger.kind) for e in events] == [
+            (it.fast, "confidence"),
+            (it.slow, "keyword"),
+        ]
 
 
 async def test_the_consumer_goes_on_with_later_batches_while_the_model_reads_an_earlier_one(
     kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
 ) -> None:
-    url, llm = stalling_llm
-    tenant, agent = f"t-{unique}", f"a-{unique}"
-    detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
-    slow, fast = f"slow-{unique}", f"fast-{unique}"
-    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
-        chat = OnPartitionZero(send, tenant, agent)
-        try:
-            await detector.start()
-            await chat.stalled(llm, slow)
-            # Later batches of the same partition: the waiting conversation's next message must
-            # wait its turn; another conversation's need not.
-            await chat(slow, 2, "cancel my subscription")
-            await chat(fast, 1, "I want to talk to a human about my refund")
-            events = await first_while_the_model_waits(escalations, llm, fast, slow)
-            # The conversation escalated at its first message; its second, read while the model
-            # had the first, came after it (paused: nothing more).
-            assert [(e.conversation_id, e.trigger_message_id) for e in events] == [
-                (fast, f"{fast}-1"),
-                (slow, f"{slow}-1"),
-            ]
-        finally:
-            detector.stop()
+    async with scene(kafka, database, unique, stalling_llm, consumers=1) as it:
+        await it.detector.start()
+        await it.stall()
+        await it.stalled()
+        # Later batches of the same partition: the waiting conversation's next message must
+        # wait its turn; another conversation's need not.
+        await it.message(it.slow, 2, "cancel my subscription")
+        await it.message(it.fast, 1, "I want to talk to a human about my refund")
+        events = await first_while_the_model_waits(it.escalations, it.llm, it.fast, it.slow)
+        # The conversation escalated at its first message; its second, read while the model
+        # had the first, came after it (paused: nothing more).
+        assert [(e.conversation_id, e.trigger_message_id) for e in events] == [
+            (it.fast, f"{it.fast}-1"),
+            (it.slow, f"{it.slow}-1"),
+        ]
 
 
 async def test_a_message_still_with_the_model_when_the_detector_dies_is_read_again(
     kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
 ) -> None:
-    url, llm = stalling_llm
-    tenant, agent = f"t-{unique}", f"a-{unique}"
-    detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
-    slow, fast = f"slow-{unique}", f"fast-{unique}"
-    keys = (slow.encode(), fast.encode())
-    async with tail(kafka, topics.ESCALATIONS_DETECTED) as escalations, producer(kafka) as send:
-        chat = OnPartitionZero(send, tenant, agent)
-        try:
-            await detector.start()
-            await chat.stalled(llm, slow)
-            await chat(fast, 1, "I want to talk to a human about my refund")
-            await escalations.wait_for_matching(lambda r: r.key == fast.encode(), 1, within=60)
-            # The later batch is handled; its offset would be committed within 100 ms.
-            await asyncio.sleep(1.0)
-            detector.kill()
-            llm.release.set()
-            detector = await detector_asking(url, kafka, database, tenant, agent, consumers=1)
-            await detector.start()
-            found = await escalations.wait_for_matching(lambda r: r.key == slow.encode(), 1, 90)
-        finally:
-            detector.stop()
+    async with scene(kafka, database, unique, stalling_llm, consumers=1) as it:
+        slow, fast = it.slow, it.fast
+        await it.detector.start()
+        await it.stall()
+        await it.stalled()
+        await it.message(fast, 1, "I want to talk to a human about my refund")
+        await it.escalations.wait_for_matching(lambda r: r.key == fast.encode(), 1, within=60)
+        # The later batch is handled; its offset would be committed within 100 ms.
+        await asyncio.sleep(1.0)
+        it.detector.kill()
+        it.llm.release.set()
+        it.detector = it.new_detector()
+        await it.detector.start()
+        found = await it.escalations.wait_for_matching(lambda r: r.key == slow.encode(), 1, 90)
     events = [EscalationDetected.model_validate_json(r.value) for r in found]
     assert [(e.conversation_id, e.trigger_message_id) for e in events] == [(slow, f"{slow}-1")]
     # The later batch was read again too: its escalation may come again, the same one.
+    keys = (slow.encode(), fast.encode())
     ids = {
         key: {
             EscalationDetected.model_validate_json(record.value).escalation_id
-            for record in escalations.records
+            for record in it.escalations.records
             if record.key == key
         }
         for key in keys

@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Container, Coroutine, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,7 +35,7 @@ from escalator_runtime.kafka import (
     publish_events,
 )
 from escalator_runtime.periodic import Periodic
-from escalator_runtime.redelivery import ATTEMPTS, is_transient, until_done
+from escalator_runtime.redelivery import is_transient, until_done
 from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
 from escalator_schemas.chat import ChatMessage, Environment
@@ -75,11 +75,14 @@ MODEL_PART_SECONDS = Histogram(
 )
 
 
-def _with_config(
-    accepted: Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]],
-    configs: ConfigView,
-    read_at: float,
-) -> list[tuple[ConsumerRecord[bytes, bytes], Inbound]]:
+Accepted = Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]]
+"""A batch's valid records, with their messages."""
+
+Read = list[tuple[ConsumerRecord[bytes, bytes], Inbound]]
+"""A batch's messages to decide (their agent has a configuration), with their records."""
+
+
+def _with_config(accepted: Accepted, configs: ConfigView, read_at: float) -> Read:
     """The messages whose agent has a configuration, each with its record and how long it
     waited in the topic (``read_at`` and the records' timestamps are wall-clock seconds)."""
     inbound = []
@@ -97,6 +100,15 @@ def _with_config(
         waited = max(0.0, read_at - record.timestamp / 1000)
         inbound.append((record, Inbound(message, config, waited)))
     return inbound
+
+
+def _split(inbound: Read, keys: Container[ConversationKey]) -> tuple[Read, Read]:
+    """``inbound``'s messages of the conversations ``keys``, and the others."""
+    ours: Read = []
+    others: Read = []
+    for record, item in inbound:
+        (ours if ConversationKey.of(item.message) in keys else others).append((record, item))
+    return ours, others
 
 
 async def _publish(
@@ -165,10 +177,6 @@ async def decide(
     return outcome
 
 
-Accepted = Sequence[tuple[ConsumerRecord[bytes, bytes], ChatMessage]]
-"""A batch's valid records, with their messages."""
-
-
 @dataclass
 class ChatMessages:
     """The chat.messages handler: what the cheap signals settle is decided and published
@@ -193,18 +201,17 @@ class ChatMessages:
 
     async def _detect(
         self,
-        inbound: list[tuple[ConsumerRecord[bytes, bytes], Inbound]],
+        inbound: Read,
         accepted: Accepted,
         records: Records,
         started: int,
     ) -> None:
-        busy = self.waits.busy({ConversationKey.of(item.message) for _record, item in inbound})
+        busy = self.waits.busy(ConversationKey.of(item.message) for _record, item in inbound)
         if busy:
             # Conversations with a message still with the model: theirs follow it, in order.
-            behind = [pair for pair in inbound if ConversationKey.of(pair[1].message) in busy]
+            behind, inbound = _split(inbound, busy)
             work = self._behind(set(busy.values()), behind, accepted, started)
-            self.waits.start(busy, records, self._guarded(work, behind, accepted, started))
-            inbound = [pair for pair in inbound if ConversationKey.of(pair[1].message) not in busy]
+            self.waits.start(busy, records, self._with_recovery(work, behind, accepted, started))
             if not inbound:
                 return
         batch = [item for _record, item in inbound]
@@ -219,9 +226,9 @@ class ChatMessages:
         if not rest:
             await parts.aclose()
             return
-        later = [pair for pair in inbound if ConversationKey.of(pair[1].message) in rest]
+        later, _ = _split(inbound, rest)
         work = self._rest_of(parts, accepted, started)
-        self.waits.start(rest, records, self._guarded(work, later, accepted, started))
+        self.waits.start(rest, records, self._with_recovery(work, later, accepted, started))
 
     async def _hand_on(self, outcome: BatchOutcome, accepted: Accepted, started: int) -> None:
         # Published after the states are saved: a crash in between replays the batch, whose
@@ -249,7 +256,7 @@ class ChatMessages:
     async def _behind(
         self,
         tasks: set[asyncio.Task[None]],
-        later: list[tuple[ConsumerRecord[bytes, bytes], Inbound]],
+        later: Read,
         accepted: Accepted,
         started: int,
     ) -> None:
@@ -259,10 +266,10 @@ class ChatMessages:
         outcome = await decide(self.store, [item for _record, item in later], self.judge)
         await self._hand_on(outcome, accepted, started)
 
-    async def _guarded(
+    async def _with_recovery(
         self,
         work: Coroutine[Any, Any, None],
-        later: list[tuple[ConsumerRecord[bytes, bytes], Inbound]],
+        later: Read,
         accepted: Accepted,
         started: int,
     ) -> None:
@@ -282,7 +289,7 @@ class ChatMessages:
     async def _recover(
         self,
         error: Exception,
-        later: list[tuple[ConsumerRecord[bytes, bytes], Inbound]],
+        later: Read,
         accepted: Accepted,
         started: int,
     ) -> None:
@@ -304,8 +311,7 @@ class ChatMessages:
         for record, item in later:
             failed = await until_done(partial(again, [item]))
             if failed is not None:
-                reason = f"failed {ATTEMPTS} times: {type(failed).__name__}: {failed}"
-                poisoned.append(Rejected(record, reason[:4000], "processing_error"))
+                poisoned.append(Rejected.failing(record, failed))
         await until_done(lambda: dead_letter(self.broker, SERVICE, poisoned))
 
 

@@ -53,6 +53,8 @@ class StateStore:
         """Save ``states`` (as ``load`` handed them out, changed), each only if its stored
         version is still the one loaded; returns the keys of those someone else wrote since,
         which are not saved (``load`` reads them again)."""
+        if not states:  # a part of a batch with nothing in it (``decide_in_parts``)
+            return set()
         expected = {key: (self._versions.pop(key, None), state) for key, state in states.items()}
         async with self.pool.acquire() as connection:
             saved = await repository.save_unchanged(connection, expected)

@@ -26,6 +26,9 @@ log = structlog.get_logger(__name__)
 
 
 class ModelWaits:
+    """The tasks deciding what a handler left to the model, by the conversations each one
+    decides (a later task of the same conversation takes its place there)."""
+
     def __init__(self) -> None:
         self._of: dict[ConversationKey, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
