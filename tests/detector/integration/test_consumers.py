@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request
+from prometheus_client.parser import text_string_to_metric_families
 
 from escalator_schemas import topics
 from escalator_schemas.events import EscalationDetected
@@ -23,6 +25,7 @@ from tests.stack import (
     ServiceProcess,
     TopicTail,
     demo_config,
+    eventually,
     now,
     producer,
     publish_config,
@@ -267,3 +270,69 @@ async def test_a_message_still_with_the_model_when_the_detector_dies_is_read_aga
         for key in keys
     }
     assert [len(ids[key]) for key in keys] == [1, 1]
+
+
+async def detector_series(detector: ServiceProcess, name: str, **labels: str) -> float:
+    """The value of one series of the detector's ``/metrics`` (0 before it has any)."""
+    async with httpx.AsyncClient() as client:
+        exposition = (await client.get(f"http://127.0.0.1:{detector.port}/metrics")).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
+
+
+async def test_the_broker_gathers_chat_messages_into_fewer_batches(
+    kafka: str, database: str, unique: str
+) -> None:
+    """DETECTOR_BATCH_WAIT_MS: the broker holds the detector's fetch that long, so messages
+    sent one by one, each acknowledged before the next, come in far fewer batches than
+    messages (an idle consumer without the wait takes each one as it comes)."""
+    tenant, agent, conversation, count = f"t-{unique}", f"a-{unique}", f"c-{unique}", 16
+    await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=None))
+    detector = ServiceProcess(
+        "detector.main",
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "DATABASE_URL": database,
+            "DETECTOR_BATCH_WAIT_MS": "300",
+            "DETECTOR_JUDGE_USE_MODEL": "false",
+        },
+        "DETECTOR_PORT",
+    )
+    batches, judged = "escalator_batch_processing_seconds_count", "escalator_detector_judged_total"
+    chat = {"service": "detector", "topic": topics.CHAT_MESSAGES}
+
+    async def send(to: AIOKafkaProducer, number: int) -> None:
+        message = {
+            "message_id": f"{conversation}-{number}",
+            "conversation_id": conversation,
+            "tenant_id": tenant,
+            "agent_id": agent,
+            "role": "customer",
+            "text": f"Question {number} about the sizes, thanks",
+            "sent_at": now().isoformat(),
+        }
+        await to.send_and_wait(
+            topics.CHAT_MESSAGES, json.dumps(message).encode(), key=conversation.encode()
+        )
+
+    async def judged_all(wanted: int) -> bool:
+        return await detector_series(detector, judged) >= wanted
+
+    try:
+        await detector.start()
+        async with producer(kafka) as to:
+            # A first message, judged before counting: the consumer has caught up.
+            await send(to, 0)
+            await eventually(lambda: judged_all(1))
+            before = await detector_series(detector, batches, **chat)
+            for number in range(1, count + 1):
+                await send(to, number)
+                await asyncio.sleep(0.025)  # a trickle: each message on its own
+            await eventually(lambda: judged_all(count + 1))
+        assert await detector_series(detector, batches, **chat) - before <= count / 2
+    finally:
+        detector.stop()

@@ -25,7 +25,13 @@ def create_app(settings: DetectorSettings | None = None) -> FastAPI:
         judge = await context.cleanup.enter_async_context(build_judge(settings))
         store = StateStore(context.pool, settings.state_cache_size)
         waits = handlers.register(
-            context.broker, settings, store, configs, judge, settings.consumers
+            context.broker,
+            settings,
+            store,
+            configs,
+            judge,
+            settings.consumers,
+            settings.batch_wait_ms,
         )
         context.stopping.push_async_callback(waits.stop, 10.0)
         await context.cleanup.enter_async_context(

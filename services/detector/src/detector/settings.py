@@ -28,6 +28,15 @@ class DetectorSettings(ServiceSettings):
         " own partitions and handles its batches while the others wait on the database or the"
         " model, so one slow batch does not hold up every conversation.",
     )
+    batch_wait_ms: int = Field(
+        default=5,
+        ge=0,
+        le=1_000,
+        description="How long the broker gathers chat messages before answering the detector's"
+        " fetch (0: as soon as one arrives). A batch costs about a millisecond of CPU whatever its"
+        " size; at 500 msg/s, 5 ms doubled the detector's batches (1.5 to 3.3 messages) and took"
+        " 30 % off its CPU, for about 4 ms more in the detector.",
+    )
     judge_use_model: bool = Field(
         default=True,
         description="Consult the embedding model where the lexical cues leave a decision open;"

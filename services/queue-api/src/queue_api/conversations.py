@@ -38,8 +38,6 @@ INVALID_SKIPPED = Counter(
     "Invalid chat messages the conversation store skipped (the detector dead-letters them)",
 )
 SWEEP_INTERVAL_SECONDS = 3600.0
-GATHER_BYTES = 1 << 20
-"""With a batch wait: the broker answers a fetch early once this much is there."""
 
 Accepted = list[tuple[ConsumerRecord[bytes, bytes], ChatMessage]]
 
@@ -111,9 +109,7 @@ async def register(
         if refused:
             await dead_letter(broker, CONSUMER_GROUP, refused)
 
-    options = batch_subscription(context.settings, CONSUMER_GROUP)
-    if batch_wait_ms:
-        options["fetch_max_wait_ms"], options["fetch_min_bytes"] = batch_wait_ms, GATHER_BYTES
+    options = batch_subscription(context.settings, CONSUMER_GROUP, gather_ms=batch_wait_ms)
     broker.subscriber(topics.CHAT_MESSAGES, **options)(on_chat_messages)
     sweeper = ConversationSweeper(pool, timedelta(days=retention_days))
     await sweeper.start()
