@@ -93,6 +93,8 @@ class Scene:
     escalations: TopicTail
     slow: str
     fast: str
+    settings: dict[str, str]
+    """The detector's settings beyond the scene's own."""
     detector: ServiceProcess = field(init=False)
 
     def __post_init__(self) -> None:
@@ -108,7 +110,8 @@ class Scene:
                 "DETECTOR_CONSUMERS": str(self.consumers),
                 "DETECTOR_LLM_BASE_URL": self.llm_url,
                 "DETECTOR_LLM_TIMEOUT_SECONDS": "120",
-            },
+            }
+            | self.settings,
             "DETECTOR_PORT",
         )
 
@@ -148,8 +151,10 @@ async def scene(
     unique: str,
     stalling_llm: tuple[str, StallingLlm],
     consumers: int,
+    **settings: str,
 ) -> AsyncIterator[Scene]:
-    """The scene, its escalations tailed from now on; its detector is stopped at the end."""
+    """The scene, its escalations tailed from now on; its detector (with ``settings``) is
+    stopped at the end."""
     url, llm = stalling_llm
     tenant, agent = f"t-{unique}", f"a-{unique}"
     await publish_config(database, tenant, agent, demo_config(idle_timeout_seconds=None))
@@ -166,6 +171,7 @@ async def scene(
             escalations,
             f"slow-{unique}",
             f"fast-{unique}",
+            settings,
         )
         try:
             yield found
@@ -238,6 +244,29 @@ async def test_the_consumer_goes_on_with_later_batches_while_the_model_reads_an_
             (it.fast, f"{it.fast}-1"),
             (it.slow, f"{it.slow}-1"),
         ]
+
+
+async def test_the_consumer_reads_no_further_than_its_read_ahead_past_the_model(
+    kafka: str, database: str, unique: str, stalling_llm: tuple[str, StallingLlm]
+) -> None:
+    """DETECTOR_MODEL_READ_AHEAD: a crash reads again everything past the oldest batch still
+    with the model, so the consumer stops there and waits for it."""
+    settings = {"DETECTOR_MODEL_READ_AHEAD": "1"}
+    async with scene(kafka, database, unique, stalling_llm, consumers=1, **settings) as it:
+        third = f"third-{unique}"
+        await it.detector.start()
+        await it.stall()
+        await it.stalled()
+        keys = (it.slow.encode(), it.fast.encode(), third.encode())
+        # The batch that goes past the read-ahead is handled; the next one waits for the model.
+        await it.message(it.fast, 1, "I want to talk to a human about my refund")
+        await it.escalations.wait_for_matching(lambda r: r.key == keys[1], count=1, within=60)
+        await it.message(third, 1, "I want to talk to a human about my invoice")
+        with pytest.raises(TimeoutError):
+            await it.escalations.wait_for_matching(lambda r: r.key == keys[2], 1, within=3)
+        it.llm.release.set()
+        found = await it.escalations.wait_for_matching(lambda r: r.key in keys, 3, within=60)
+    assert [r.key for r in found] == [it.fast.encode(), it.slow.encode(), third.encode()]
 
 
 async def test_a_message_still_with_the_model_when_the_detector_dies_is_read_again(

@@ -36,7 +36,6 @@ from escalator_runtime.kafka import (
 )
 from escalator_runtime.periodic import Periodic
 from escalator_runtime.redelivery import is_transient, until_done
-from escalator_runtime.settings import ServiceSettings
 from escalator_schemas import topics
 from escalator_schemas.chat import ChatMessage, Environment
 from escalator_schemas.events import EscalationDetected, HandoffCommand
@@ -198,6 +197,7 @@ class ChatMessages:
         if inbound:
             await self._detect(inbound, accepted, records, started)
         await dead_letter(self.broker, SERVICE, rejected)
+        await self.waits.within_reach(len(records))
 
     async def _detect(
         self,
@@ -317,16 +317,15 @@ class ChatMessages:
 
 def register(
     broker: KafkaBroker,
-    settings: ServiceSettings,
+    settings: DetectorSettings,
     store: StateStore,
     configs: ConfigView,
     judge: LanguageJudge,
-    consumers: int = 1,
-    batch_wait_ms: int = 0,
 ) -> ModelWaits:
     """Subscribe the handlers; returns the conversations left waiting on the model, which the
     service lets finish on shutdown (``ModelWaits.stop``)."""
-    chat_messages = ChatMessages(broker, store, configs, judge)
+    waits = ModelWaits(settings.model_read_ahead)
+    chat_messages = ChatMessages(broker, store, configs, judge, waits)
 
     async def on_handoffs(records: Records) -> None:
         MESSAGES_CONSUMED.labels(SERVICE, topics.CHAT_HANDOFFS).inc(len(records))
@@ -350,13 +349,13 @@ def register(
 
     # Several consumers of one group: a conversation stays on one partition, so on one
     # consumer, and its messages are still handled one batch after another, in order.
-    # The broker gathers chat messages for ``batch_wait_ms`` (DETECTOR_BATCH_WAIT_MS): a batch
-    # costs about a millisecond of CPU (a state save, a fetch, the publishing) whatever its size.
-    gathered = batch_subscription(settings, SERVICE, gather_ms=batch_wait_ms)
-    for _consumer in range(consumers):
+    # The broker gathers chat messages (DETECTOR_BATCH_WAIT_MS): a batch costs about a
+    # millisecond of CPU (a state save, a fetch, the publishing) whatever its size.
+    gathered = batch_subscription(settings, SERVICE, gather_ms=settings.batch_wait_ms)
+    for _consumer in range(settings.consumers):
         broker.subscriber(topics.CHAT_MESSAGES, **gathered)(chat_messages)
     broker.subscriber(topics.CHAT_HANDOFFS, **batch_subscription(settings, SERVICE))(on_handoffs)
-    return chat_messages.waits
+    return waits
 
 
 async def sweep_idle(

@@ -24,15 +24,7 @@ def create_app(settings: DetectorSettings | None = None) -> FastAPI:
         context.cleanup.push_async_callback(configs.stop)
         judge = await context.cleanup.enter_async_context(build_judge(settings))
         store = StateStore(context.pool, settings.state_cache_size)
-        waits = handlers.register(
-            context.broker,
-            settings,
-            store,
-            configs,
-            judge,
-            settings.consumers,
-            settings.batch_wait_ms,
-        )
+        waits = handlers.register(context.broker, settings, store, configs, judge)
         context.stopping.push_async_callback(waits.stop, 10.0)
         await context.cleanup.enter_async_context(
             handlers.idle_timer(context.broker, store, configs, settings)

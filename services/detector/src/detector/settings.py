@@ -37,6 +37,14 @@ class DetectorSettings(ServiceSettings):
         " size; at 500 msg/s, 5 ms doubled the detector's batches (1.5 to 3.3 messages) and took"
         " 30 % off its CPU, for about 4 ms more in the detector.",
     )
+    model_read_ahead: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Chat messages the detector may read past the oldest batch still waiting on"
+        " the model (or an external LLM) before it waits for that batch. Its offsets are held"
+        " until then, so this is what a crash or a rebalance reads again, at most.",
+    )
     judge_use_model: bool = Field(
         default=True,
         description="Consult the embedding model where the lexical cues leave a decision open;"

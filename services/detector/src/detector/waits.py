@@ -9,7 +9,10 @@ tens of milliseconds (an external LLM's seconds). What keeps that safe:
 - order: a later message of a waiting conversation is decided after it, by a task that waits
   for it (``busy``), while the handler goes on with the other conversations;
 - no loss: the batch's offsets are held (``commits.hold``) until its waiting conversations are
-  decided and published, so a crash meanwhile reads them again, whatever later batches noted.
+  decided and published, so a crash meanwhile reads them again, whatever later batches noted;
+- a bounded replay: the consumers read at most ``read_ahead`` records past the oldest batch
+  still waiting (``within_reach``), since a crash or a rebalance reads all of those again, and
+  each waiting batch is held in memory until then.
 """
 
 import asyncio
@@ -29,13 +32,16 @@ class ModelWaits:
     """The tasks deciding what a handler left to the model, by the conversations each one
     decides (a later task of the same conversation takes its place there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_ahead: int = 1_000) -> None:
         self._of: dict[ConversationKey, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._read_at: dict[asyncio.Task[None], int] = {}
+        """Each task, with how many records had been read when it started (oldest first)."""
+        self._read = 0
+        self._read_ahead = read_ahead
 
     def __len__(self) -> int:
         """How many batches have conversations still waiting."""
-        return len(self._tasks)
+        return len(self._read_at)
 
     def busy(self, keys: Iterable[ConversationKey]) -> dict[ConversationKey, asyncio.Task[None]]:
         """Those of ``keys`` with a message still waiting on the model, and what decides it:
@@ -52,13 +58,13 @@ class ModelWaits:
         holding the batch's offsets until it is done."""
         release = commits.hold(records)
         task = asyncio.create_task(work)
-        self._tasks.add(task)
+        self._read_at[task] = self._read
         for key in keys:
             self._of[key] = task
 
         def done(task: asyncio.Task[None]) -> None:
             release()
-            self._tasks.discard(task)
+            del self._read_at[task]
             for key in keys:
                 if self._of.get(key) is task:
                     del self._of[key]
@@ -67,12 +73,23 @@ class ModelWaits:
 
         task.add_done_callback(done)
 
+    async def within_reach(self, records: int) -> None:
+        """Count a handled batch of ``records``, then wait until the oldest batch still
+        waiting is at most ``read_ahead`` records behind (a handler awaiting this holds up its
+        consumer's next poll)."""
+        self._read += records
+        while self._read_at:
+            oldest, read_at = next(iter(self._read_at.items()))
+            if self._read - read_at <= self._read_ahead:
+                return
+            await asyncio.wait({oldest})
+
     async def stop(self, within: float) -> None:
         """On shutdown: let the decisions under way finish, for up to ``within`` seconds, then
         cancel the rest (their offsets were never committed: they are read again)."""
-        if not self._tasks:
+        if not self._read_at:
             return
-        _, late = await asyncio.wait(set(self._tasks), timeout=within)
+        _, late = await asyncio.wait(set(self._read_at), timeout=within)
         for task in late:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
