@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from prometheus_client.parser import text_string_to_metric_families
 from tests import infra
 from tests.stack import ServiceProcess, demo_config, eventually, publish_config
 
@@ -155,7 +154,7 @@ async def detector_throughput(
             # offsets may first move after a rebalance, with most of the work done): what is
             # left of the traffic then, until the last of it is committed.
             taken = await eventually(
-                lambda: _consumed(client, detector.port), within=120, interval=0.005
+                lambda: _consumed(client, detector), within=120, interval=0.005
             )
             started = time.perf_counter()
         sys.stderr.write(f"detector throughput: {taken:,.0f} of {len(payloads):,} taken at start\n")
@@ -172,20 +171,14 @@ async def _at_least(admin: AIOKafkaAdminClient, target: int) -> bool:
     return await committed(admin, "detector") >= target
 
 
-async def _consumed(client: httpx.AsyncClient, port: int) -> float | None:
+async def _consumed(client: httpx.AsyncClient, detector: ServiceProcess) -> float | None:
     """How many chat messages the detector has taken so far (its Prometheus counter), None
     until it answers."""
     try:
-        text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=2)).text
+        consumed = "escalator_messages_consumed_total"
+        return await detector.metric(consumed, {"topic": topics.CHAT_MESSAGES}, client)
     except httpx.HTTPError:
         return None
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "escalator_messages_consumed"
-        for sample in family.samples
-        if sample.labels.get("topic") == topics.CHAT_MESSAGES and sample.name.endswith("_total")
-    )
 
 
 @dataclass(frozen=True, slots=True)

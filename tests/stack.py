@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from escalator_runtime import config_store
 from escalator_runtime.db import create_pool
@@ -224,6 +225,26 @@ class ServiceProcess:
             return response.status_code == 200
 
         await eventually(ready, within=within, interval=0.2)
+
+    async def metric(
+        self,
+        name: str,
+        labels: Mapping[str, str] | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> float:
+        """The sum of the samples ``name`` that have ``labels`` on the process's ``/metrics``
+        (0 before there are any); ``client`` for one who asks often."""
+        if client is None:
+            async with httpx.AsyncClient() as fresh:
+                return await self.metric(name, labels, fresh)
+        response = await client.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2)
+        wanted = (labels or {}).items()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+            if sample.name == name and wanted <= sample.labels.items()
+        )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no offset commit, no goodbye to the consumer group."""

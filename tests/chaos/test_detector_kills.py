@@ -4,13 +4,11 @@ once — none lost, none doubled — whatever the detector replays after each ki
 
 import asyncio
 import contextlib
-import re
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -44,10 +42,7 @@ async def watching(kafka: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
 
 async def ignored_duplicates(detector: ServiceProcess) -> int:
     """Redelivered chat messages this detector process recognised and ignored (its metric)."""
-    async with httpx.AsyncClient() as client:
-        metrics = (await client.get(f"http://127.0.0.1:{detector.port}/metrics")).text
-    found = re.search(r"^escalator_detector_duplicates_total (\S+)$", metrics, re.MULTILINE)
-    return int(float(found.group(1))) if found else 0
+    return int(await detector.metric("escalator_detector_duplicates_total"))
 
 
 async def next_escalation(watch: AIOKafkaConsumer, tenant: str) -> None:

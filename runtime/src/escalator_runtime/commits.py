@@ -114,10 +114,10 @@ class Offsets:
         for partition, (handled, noted_in) in noted.items():
             if noted_in != generation or partition not in assigned:
                 continue
-            offset, held = handled, _HELD.get(partition)
-            if held and min(held) < handled:
+            held = _HELD.get(partition)
+            offset = min(handled, *held) if held else handled
+            if offset < handled:
                 self._pending[partition] = (handled, noted_in)  # the rest once released
-                offset = min(held)
             if self._committed.get(partition) != (offset, generation):
                 offsets[partition] = offset
         if not offsets:

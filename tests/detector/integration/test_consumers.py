@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request
-from prometheus_client.parser import text_string_to_metric_families
 
 from escalator_schemas import topics
 from escalator_schemas.events import EscalationDetected
@@ -301,18 +299,6 @@ async def test_a_message_still_with_the_model_when_the_detector_dies_is_read_aga
     assert [len(ids[key]) for key in keys] == [1, 1]
 
 
-async def detector_series(detector: ServiceProcess, name: str, **labels: str) -> float:
-    """The value of one series of the detector's ``/metrics`` (0 before it has any)."""
-    async with httpx.AsyncClient() as client:
-        exposition = (await client.get(f"http://127.0.0.1:{detector.port}/metrics")).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(exposition)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
-
-
 async def test_the_broker_gathers_chat_messages_into_fewer_batches(
     kafka: str, database: str, unique: str
 ) -> None:
@@ -349,7 +335,7 @@ async def test_the_broker_gathers_chat_messages_into_fewer_batches(
         )
 
     async def judged_all(wanted: int) -> bool:
-        return await detector_series(detector, judged) >= wanted
+        return await detector.metric(judged) >= wanted
 
     try:
         await detector.start()
@@ -357,11 +343,11 @@ async def test_the_broker_gathers_chat_messages_into_fewer_batches(
             # A first message, judged before counting: the consumer has caught up.
             await send(to, 0)
             await eventually(lambda: judged_all(1))
-            before = await detector_series(detector, batches, **chat)
+            before = await detector.metric(batches, chat)
             for number in range(1, count + 1):
                 await send(to, number)
                 await asyncio.sleep(0.025)  # a trickle: each message on its own
             await eventually(lambda: judged_all(count + 1))
-        assert await detector_series(detector, batches, **chat) - before <= count / 2
+        assert await detector.metric(batches, chat) - before <= count / 2
     finally:
         detector.stop()

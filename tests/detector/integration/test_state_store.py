@@ -19,6 +19,7 @@ from detector.language import Judgement, Judging, Utterance
 from detector.policy import resume
 from detector.state import ConversationKey, ConversationState
 from detector.store import StateStore
+from detector.waits import ModelWaits
 from escalator_runtime import commits
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import Pool, apply_migrations, create_pool
@@ -319,7 +320,11 @@ async def test_what_fails_after_the_model_is_decided_again_or_dead_lettered(
             tail(kafka, topics.dlq(topics.CHAT_MESSAGES)) as dead,
         ):
             handler = ChatMessages(
-                broker, StateStore(pool, 100), cast(ConfigView, OneConfig()), FailingAfterTheModel()
+                broker,
+                StateStore(pool, 100),
+                cast(ConfigView, OneConfig()),
+                FailingAfterTheModel(),
+                ModelWaits(read_ahead=1_000),
             )
             await handler(records)
             assert len(handler.waits) == 1  # the model's part, still to come

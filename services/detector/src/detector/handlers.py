@@ -4,7 +4,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Container, Coroutine, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -186,7 +186,7 @@ class ChatMessages:
     store: StateStore
     configs: ConfigView
     judge: LanguageJudge
-    waits: ModelWaits = field(default_factory=ModelWaits)
+    waits: ModelWaits
 
     async def __call__(self, records: Records) -> None:
         started = time.time_ns()
@@ -197,7 +197,7 @@ class ChatMessages:
         if inbound:
             await self._detect(inbound, accepted, records, started)
         await dead_letter(self.broker, SERVICE, rejected)
-        await self.waits.within_reach(len(records))
+        await self.waits.wait_if_too_far_ahead(len(records))
 
     async def _detect(
         self,
@@ -349,8 +349,7 @@ def register(
 
     # Several consumers of one group: a conversation stays on one partition, so on one
     # consumer, and its messages are still handled one batch after another, in order.
-    # The broker gathers chat messages (DETECTOR_BATCH_WAIT_MS): a batch costs about a
-    # millisecond of CPU (a state save, a fetch, the publishing) whatever its size.
+    # Gathered by the broker (DETECTOR_BATCH_WAIT_MS): fewer, larger batches.
     gathered = batch_subscription(settings, SERVICE, gather_ms=settings.batch_wait_ms)
     for _consumer in range(settings.consumers):
         broker.subscriber(topics.CHAT_MESSAGES, **gathered)(chat_messages)

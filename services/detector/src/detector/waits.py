@@ -11,8 +11,8 @@ tens of milliseconds (an external LLM's seconds). What keeps that safe:
 - no loss: the batch's offsets are held (``commits.hold``) until its waiting conversations are
   decided and published, so a crash meanwhile reads them again, whatever later batches noted;
 - a bounded replay: the consumers read at most ``read_ahead`` records past the oldest batch
-  still waiting (``within_reach``), since a crash or a rebalance reads all of those again, and
-  each waiting batch is held in memory until then.
+  still waiting (``wait_if_too_far_ahead``), since a crash or a rebalance reads all of those
+  again, and each waiting batch is held in memory until then.
 """
 
 import asyncio
@@ -30,9 +30,10 @@ log = structlog.get_logger(__name__)
 
 class ModelWaits:
     """The tasks deciding what a handler left to the model, by the conversations each one
-    decides (a later task of the same conversation takes its place there)."""
+    decides (a later task of the same conversation takes its place there), and how many
+    records the consumers had read when each one started."""
 
-    def __init__(self, read_ahead: int = 1_000) -> None:
+    def __init__(self, read_ahead: int) -> None:
         self._of: dict[ConversationKey, asyncio.Task[None]] = {}
         self._read_at: dict[asyncio.Task[None], int] = {}
         """Each task, with how many records had been read when it started (oldest first)."""
@@ -73,7 +74,7 @@ class ModelWaits:
 
         task.add_done_callback(done)
 
-    async def within_reach(self, records: int) -> None:
+    async def wait_if_too_far_ahead(self, records: int) -> None:
         """Count a handled batch of ``records``, then wait until the oldest batch still
         waiting is at most ``read_ahead`` records behind (a handler awaiting this holds up its
         consumer's next poll)."""
