@@ -125,8 +125,8 @@ async def end_offsets(bootstrap: str) -> int:
 async def detector_throughput(
     bootstrap: str, database: str, payloads: list[dict[str, object]], use_model: bool
 ) -> float:
-    """Messages per second through a real detector process, from its first committed batch to
-    its last (start-up and the consumer group join are left out)."""
+    """Messages per second through a real detector process, from the first records it reports
+    taken to the last one committed (start-up and the consumer group join are left out)."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "DATABASE_URL": database,
@@ -148,15 +148,15 @@ async def detector_throughput(
         await produce(bootstrap, topics.CHAT_MESSAGES, payloads)
         target = before + len(payloads)
         detector = ServiceProcess("detector.main", env, "DETECTOR_PORT")
-        await detector.start()
+        # Not start(): its HTTP server answers once its consumers joined the group, as they
+        # begin to read, but /readyz is asked every 0.2 s and asks the busy broker client.
+        detector.spawn()
         async with httpx.AsyncClient() as client:
-            # The process's own count of records taken, read as soon as it answers (committed
-            # offsets may first move after a rebalance, with most of the work done): what is
+            # The process's own count of records taken, from the first it reports: what is
             # left of the traffic then, until the last of it is committed.
-            taken = await eventually(
-                lambda: _consumed(client, detector), within=120, interval=0.005
+            taken, started = await eventually(
+                lambda: _taking(client, detector), within=120, interval=0.005
             )
-            started = time.perf_counter()
         sys.stderr.write(f"detector throughput: {taken:,.0f} of {len(payloads):,} taken at start\n")
         if taken >= len(payloads):
             return float("nan")  # all taken before the process answered: nothing to time
@@ -171,14 +171,22 @@ async def _at_least(admin: AIOKafkaAdminClient, target: int) -> bool:
     return await committed(admin, "detector") >= target
 
 
-async def _consumed(client: httpx.AsyncClient, detector: ServiceProcess) -> float | None:
-    """How many chat messages the detector has taken so far (its Prometheus counter), None
-    until it answers."""
+async def _taking(
+    client: httpx.AsyncClient, detector: ServiceProcess
+) -> tuple[float, float] | None:
+    """How many chat messages the detector has taken (its Prometheus counter) once it took
+    any, and the moment it was asked: a busy process answers late, and the time the answer
+    took counts against it. None until then."""
+    assert detector.process is not None
+    if detector.process.poll() is not None:
+        raise RuntimeError(f"the detector exited: see {detector.log}")
+    asked = time.perf_counter()
     try:
         consumed = "escalator_messages_consumed_total"
-        return await detector.metric(consumed, {"topic": topics.CHAT_MESSAGES}, client)
+        taken = await detector.metric(consumed, {"topic": topics.CHAT_MESSAGES}, client)
     except httpx.HTTPError:
         return None
+    return (taken, asked) if taken else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,7 +203,8 @@ class ServiceProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = ARTIFACTS / f"{module}-{self.port}.log"
 
-    def _spawn(self) -> None:
+    def spawn(self) -> None:
+        """Start the process without waiting for it to be ready (``start`` waits)."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -211,7 +212,7 @@ class ServiceProcess:
             )
 
     async def start(self, within: float = 60.0) -> None:
-        self._spawn()
+        self.spawn()
 
         async def ready() -> bool:
             assert self.process is not None

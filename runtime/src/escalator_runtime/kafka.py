@@ -94,6 +94,34 @@ def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
     return broker
 
 
+_joining: dict[int, asyncio.Event] = {}
+"""Subscribers (by ``id``) whose broker's consumers are still joining their groups, and what
+is set once they all joined: until then none reads (``start_broker``)."""
+
+
+async def start_broker(broker: KafkaBroker) -> None:
+    """``broker.start()``, but its consumers join their groups together and read only once all
+    joined. FastStream starts them one by one, each reading as soon as its group assigns it
+    partitions: the first of a group (the detector has two) read a backlog alone until the next
+    one's join rebalanced the group, a heartbeat later, and the next one read again what the
+    first had not committed, while the service did not answer HTTP yet. Together they mostly
+    join in one round; when the broker closes a round before the second consumer asked, the
+    first one waits for the next round instead of reading."""
+    await broker.connect()
+    joined = asyncio.Event()
+    subscribers = [id(subscriber) for subscriber in broker.subscribers]
+    _joining.update(dict.fromkeys(subscribers, joined))
+    try:
+        await asyncio.gather(*(subscriber.start() for subscriber in broker.subscribers))
+    finally:
+        joined.set()
+        for subscriber in subscribers:
+            del _joining[subscriber]
+    for publisher in broker.publishers:
+        await publisher.start()
+    broker.running = True
+
+
 async def _next_batch(
     self: BatchSubscriber, consumer: Any
 ) -> tuple[ConsumerRecord[bytes, bytes], ...]:
@@ -105,6 +133,9 @@ async def _next_batch(
     every idle consumer a hundred times a second. Without the sleep the poll can wait long
     (``getmany`` returns the moment a record arrives) and an idle service stays idle.
     """
+    joining = _joining.get(id(self))
+    if joining is not None:
+        await joining.wait()
     batches = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
     return tuple(chain.from_iterable(batches.values()))
 
@@ -120,9 +151,14 @@ class BatchSubscription(TypedDict):
     fetch_max_wait_ms: int
     fetch_min_bytes: int
     auto_offset_reset: Literal["earliest"]
+    heartbeat_interval_ms: int
     ack_policy: AckPolicy
     decoder: Callable[[StreamMessage[Any]], Awaitable[Any]]
 
+
+HEARTBEAT_MS = 1_000
+"""How often a consumer tells its group it is alive, and so how soon it learns that the group
+rebalances (a replica joined or left, a service's consumers started): aiokafka's default is 3 s."""
 
 GATHER_BYTES = 1 << 20
 """With a gathering wait: the broker answers a fetch early once this much is there."""
@@ -147,6 +183,7 @@ def batch_subscription(
         "fetch_max_wait_ms": gather_ms or settings.kafka_fetch_max_wait_ms,
         "fetch_min_bytes": GATHER_BYTES if gather_ms else 1,
         "auto_offset_reset": "earliest",
+        "heartbeat_interval_ms": HEARTBEAT_MS,
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "decoder": raw_batch,
     }

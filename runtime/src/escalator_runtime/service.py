@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 from escalator_runtime import commits
 from escalator_runtime.db import Pool, create_pool
 from escalator_runtime.health import add_operational_routes, broker_check, database_check
-from escalator_runtime.kafka import make_broker
+from escalator_runtime.kafka import make_broker, start_broker
 from escalator_runtime.logging import configure_logging
 from escalator_runtime.metrics import consumer_lag
 from escalator_runtime.settings import ServiceSettings
@@ -78,7 +78,7 @@ def create_service_app(
             stack.push_async_callback(context.cleanup.aclose)
             await setup(context)
             settle_garbage_collector(settings.gc_gen0_threshold)
-            await broker.start()
+            await start_broker(broker)
             stack.push_async_callback(broker.stop)
             stack.push_async_callback(commits.commit_all)  # before the consumers stop
             stack.push_async_callback(context.stopping.aclose)

@@ -182,7 +182,7 @@ async def test_random_kills_while_sending_measure_duplicates(
             notifier = ServiceProcess("notifier.main", env, "NOTIFIER_PORT")
             # Not waiting for readiness: its sender starts before its consumers, and the
             # next kill should find it busy, not done.
-            notifier._spawn()
+            notifier.spawn()
 
         async def everything() -> bool:
             return len({(m.escalation_id, m.recipients[0]) for m in arrived()}) >= expected
