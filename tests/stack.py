@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -66,6 +68,18 @@ async def running(*apps: FastAPI) -> AsyncIterator[None]:
         for app in apps:
             await stack.enter_async_context(app.router.lifespan_context(app))
         yield
+
+
+async def new_topic(bootstrap: str, prefix: str, partitions: int = 1) -> str:
+    """A topic of its own for a test: ``prefix`` and a random suffix."""
+    topic = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        await admin.close()
+    return topic
 
 
 @asynccontextmanager

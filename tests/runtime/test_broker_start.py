@@ -6,22 +6,15 @@ import uuid
 from collections import Counter
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from escalator_runtime.kafka import Records, batch_subscription, make_broker, start_broker
 from escalator_runtime.settings import ServiceSettings
-from tests.stack import eventually, producer
+from tests.stack import eventually, new_topic, producer
 
 
 @pytest.mark.integration
 async def test_two_consumers_of_a_group_split_a_backlog_and_read_nothing_twice(kafka: str) -> None:
-    topic, group = f"start-{uuid.uuid4().hex[:8]}", f"start-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 6, 1)])
-    finally:
-        await admin.close()
+    topic, group = await new_topic(kafka, "start", 6), f"start-{uuid.uuid4().hex[:8]}"
     count = 3_000
     async with producer(kafka) as kafka_producer:
         for number in range(count):

@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError
 
 from escalator_runtime import commits
 from escalator_runtime.kafka import Records, batch_subscription, make_broker
 from escalator_runtime.settings import ServiceSettings
-from tests.stack import eventually, producer
+from tests.stack import eventually, new_topic, producer
 
 A, B = TopicPartition("t", 0), TopicPartition("t", 1)
 
@@ -125,13 +124,7 @@ async def test_without_an_interval_a_held_batch_still_holds_its_partition() -> N
 async def test_a_trickle_of_batches_is_committed_a_few_times_to_its_end(
     kafka: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    topic, group = f"commits-{uuid.uuid4().hex[:8]}", f"commits-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
+    topic, group = await new_topic(kafka, "commits"), f"commits-{uuid.uuid4().hex[:8]}"
     made_at: list[float] = []
     commit = AIOKafkaConsumer.commit
 
