@@ -177,9 +177,7 @@ async def _taking(
     """How many chat messages the detector has taken (its Prometheus counter) once it took
     any, and the moment it was asked: a busy process answers late, and the time the answer
     took counts against it. None until then."""
-    assert detector.process is not None
-    if detector.process.poll() is not None:
-        raise RuntimeError(f"the detector exited: see {detector.log}")
+    detector.check_running()
     asked = time.perf_counter()
     try:
         consumed = "escalator_messages_consumed_total"

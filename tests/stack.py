@@ -225,13 +225,17 @@ class ServiceProcess:
                 [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=log
             )
 
+    def check_running(self) -> None:
+        """Raise if the spawned process has exited (a probe would otherwise wait it out)."""
+        assert self.process is not None, "not spawned"
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.module} exited: see {self.log}")
+
     async def start(self, within: float = 60.0) -> None:
         self.spawn()
 
         async def ready() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.module} exited: see {self.log}")
+            self.check_running()
             try:
                 async with httpx.AsyncClient() as client:
                     response = await client.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2)

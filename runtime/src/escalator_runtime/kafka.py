@@ -67,6 +67,11 @@ def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
     )
 
 
+GRACE_SECONDS = 10
+"""How long a stopping service lets the work under way finish: its HTTP requests, its
+consumers' batches, work a handler left running (``ServiceContext.stopping``)."""
+
+
 def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
     """A broker whose producer waits for the leader's ack and never reorders retries, whose
     every consumed batch is measured (``escalator_batch_*`` metrics), and whose consumers commit
@@ -82,7 +87,7 @@ def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
         linger_ms=settings.kafka_linger_ms,
         allow_auto_create_topics=False,
         request_timeout_ms=10_000,
-        graceful_timeout=10.0,
+        graceful_timeout=GRACE_SECONDS,
         logger=None,
         # Handlers take the batch's records as their one argument (``raw_batch``): no
         # dependency injection, whose context lookups run in a worker thread per batch (a

@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 from escalator_runtime import commits
 from escalator_runtime.db import Pool, create_pool
 from escalator_runtime.health import add_operational_routes, broker_check, database_check
-from escalator_runtime.kafka import make_broker, start_broker
+from escalator_runtime.kafka import GRACE_SECONDS, make_broker, start_broker
 from escalator_runtime.logging import configure_logging
 from escalator_runtime.metrics import consumer_lag
 from escalator_runtime.settings import ServiceSettings
@@ -114,7 +114,7 @@ def server_config(app: FastAPI, host: str, port: int, **options: Any) -> uvicorn
         port=port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=GRACE_SECONDS,
         ws_per_message_deflate=False,
         **options,
     )

@@ -75,6 +75,23 @@ def stalling_llm() -> Iterator[tuple[str, StallingLlm]]:
             llm.release.set()  # before the server waits for its requests to end
 
 
+def chat_message(
+    tenant: str, agent: str, conversation: str, number: int, text: str, **fields: Any
+) -> bytes:
+    """Message ``number`` of ``conversation`` as a chat backend publishes it: a customer's,
+    sent a second ago, unless ``fields`` say otherwise."""
+    message = {
+        "message_id": f"{conversation}-{number}",
+        "conversation_id": conversation,
+        "tenant_id": tenant,
+        "agent_id": agent,
+        "role": "customer",
+        "text": text,
+        "sent_at": (now() - timedelta(seconds=1)).isoformat(),
+    } | fields
+    return json.dumps(message).encode()
+
+
 @dataclass
 class Scene:
     """A detector whose trigger conditions go to the stalling LLM, for one agent with the demo
@@ -116,20 +133,10 @@ class Scene:
     async def message(
         self, conversation: str, number: int, text: str, partition: int = 0, **fields: Any
     ) -> None:
-        """Send message ``number`` of ``conversation`` (a customer's, unless ``fields`` say
-        otherwise) to ``partition``."""
-        message = {
-            "message_id": f"{conversation}-{number}",
-            "conversation_id": conversation,
-            "tenant_id": self.tenant,
-            "agent_id": self.agent,
-            "role": "customer",
-            "text": text,
-            "sent_at": (now() - timedelta(seconds=1)).isoformat(),
-        } | fields
+        """Send message ``number`` of ``conversation`` (``chat_message``) to ``partition``."""
         await self.send.send_and_wait(
             topics.CHAT_MESSAGES,
-            json.dumps(message).encode(),
+            chat_message(self.tenant, self.agent, conversation, number, text, **fields),
             key=conversation.encode(),
             partition=partition,
         )
@@ -321,18 +328,9 @@ async def test_the_broker_gathers_chat_messages_into_fewer_batches(
     chat = {"service": "detector", "topic": topics.CHAT_MESSAGES}
 
     async def send(to: AIOKafkaProducer, number: int) -> None:
-        message = {
-            "message_id": f"{conversation}-{number}",
-            "conversation_id": conversation,
-            "tenant_id": tenant,
-            "agent_id": agent,
-            "role": "customer",
-            "text": f"Question {number} about the sizes, thanks",
-            "sent_at": now().isoformat(),
-        }
-        await to.send_and_wait(
-            topics.CHAT_MESSAGES, json.dumps(message).encode(), key=conversation.encode()
-        )
+        text = f"Question {number} about the sizes, thanks"
+        message = chat_message(tenant, agent, conversation, number, text, sent_at=now().isoformat())
+        await to.send_and_wait(topics.CHAT_MESSAGES, message, key=conversation.encode())
 
     async def judged_all(wanted: int) -> bool:
         return await detector.metric(judged) >= wanted

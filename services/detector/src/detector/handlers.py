@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Container, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Collection, Container, Coroutine, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -176,6 +176,18 @@ async def decide(
     return outcome
 
 
+@dataclass(frozen=True, slots=True)
+class Polled:
+    """A batch as the consumer handed it over: what every part of its handling, now or after
+    the model, publishes for (``accepted`` and ``started`` for the traces) and holds
+    (``records``' offsets)."""
+
+    records: Records
+    accepted: Accepted
+    started: int
+    """When the handler took it (ns since the epoch)."""
+
+
 @dataclass
 class ChatMessages:
     """The chat.messages handler: what the cheap signals settle is decided and published
@@ -195,23 +207,18 @@ class ChatMessages:
         await self.configs.settled()
         inbound = _with_config(accepted, self.configs, started / 1e9)
         if inbound:
-            await self._detect(inbound, accepted, records, started)
+            await self._detect(inbound, Polled(records, accepted, started))
         await dead_letter(self.broker, SERVICE, rejected)
         await self.waits.wait_if_too_far_ahead(len(records))
 
-    async def _detect(
-        self,
-        inbound: Read,
-        accepted: Accepted,
-        records: Records,
-        started: int,
-    ) -> None:
+    async def _detect(self, inbound: Read, polled: Polled) -> None:
         busy = self.waits.busy(ConversationKey.of(item.message) for _record, item in inbound)
         if busy:
             # Conversations with a message still with the model: theirs follow it, in order.
             behind, inbound = _split(inbound, busy)
-            work = self._behind(set(busy.values()), behind, accepted, started)
-            self.waits.start(busy, records, self._with_recovery(work, behind, accepted, started))
+            self._in_background(
+                busy, self._behind(set(busy.values()), behind, polled), behind, polled
+            )
             if not inbound:
                 return
         batch = [item for _record, item in inbound]
@@ -219,7 +226,7 @@ class ChatMessages:
             parts = decide_in_parts(self.store, batch, self.judge)
             try:
                 outcome, rest = await anext(parts)
-                await self._hand_on(outcome, accepted, started)
+                await self._publish_part(outcome, polled)
             except BaseException:
                 await parts.aclose()
                 raise
@@ -227,13 +234,24 @@ class ChatMessages:
             await parts.aclose()
             return
         later, _ = _split(inbound, rest)
-        work = self._rest_of(parts, accepted, started)
-        self.waits.start(rest, records, self._with_recovery(work, later, accepted, started))
+        self._in_background(rest, self._rest_of(parts, polled), later, polled)
 
-    async def _hand_on(self, outcome: BatchOutcome, accepted: Accepted, started: int) -> None:
+    def _in_background(
+        self,
+        keys: Collection[ConversationKey],
+        work: Coroutine[Any, Any, None],
+        later: Read,
+        polled: Polled,
+    ) -> None:
+        """Leave ``work``, which decides ``later``'s messages (of the conversations ``keys``),
+        to a task of its own (``ModelWaits``), decided again if it fails (``_recover``)."""
+        self.waits.start(keys, polled.records, self._with_recovery(work, later, polled))
+
+    async def _publish_part(self, outcome: BatchOutcome, polled: Polled) -> None:
+        """Publish what a part of a batch decided, and count it."""
         # Published after the states are saved: a crash in between replays the batch, whose
         # messages the saved states have seen; they publish the same events again.
-        with tracing.escalations(SERVICE, accepted, outcome.detected, started):
+        with tracing.escalations(SERVICE, polled.accepted, outcome.detected, polled.started):
             await _publish(self.broker, outcome.detected, outcome.handoffs)
         self.store.published(ConversationKey.of(event) for event in outcome.detected)
         DUPLICATES.inc(outcome.duplicates)
@@ -245,33 +263,22 @@ class ChatMessages:
     async def _rest_of(
         self,
         parts: AsyncGenerator[tuple[BatchOutcome, set[ConversationKey]], None],
-        accepted: Accepted,
-        started: int,
+        polled: Polled,
     ) -> None:
         """The rest of a batch, once the model has read it."""
         async with aclosing(parts):
             async for outcome, _rest in parts:
-                await self._hand_on(outcome, accepted, started)
+                await self._publish_part(outcome, polled)
 
-    async def _behind(
-        self,
-        tasks: set[asyncio.Task[None]],
-        later: Read,
-        accepted: Accepted,
-        started: int,
-    ) -> None:
+    async def _behind(self, tasks: set[asyncio.Task[None]], later: Read, polled: Polled) -> None:
         """Messages of conversations whose earlier ones were still with the model, once
         those are decided."""
         await asyncio.wait(tasks)
         outcome = await decide(self.store, [item for _record, item in later], self.judge)
-        await self._hand_on(outcome, accepted, started)
+        await self._publish_part(outcome, polled)
 
     async def _with_recovery(
-        self,
-        work: Coroutine[Any, Any, None],
-        later: Read,
-        accepted: Accepted,
-        started: int,
+        self, work: Coroutine[Any, Any, None], later: Read, polled: Polled
     ) -> None:
         """``work``, which decides and publishes ``later``'s messages; if it fails, ``later``
         is decided again (``_recover``)."""
@@ -284,15 +291,9 @@ class ChatMessages:
                 error=f"{type(error).__name__}: {error}",
                 messages=len(later),
             )
-            await self._recover(error, later, accepted, started)
+            await self._recover(error, later, polled)
 
-    async def _recover(
-        self,
-        error: Exception,
-        later: Read,
-        accepted: Accepted,
-        started: int,
-    ) -> None:
+    async def _recover(self, error: Exception, later: Read, polled: Polled) -> None:
         """``later``'s messages decided again after ``error``. Their batch cannot be read again
         (later ones were handled since), so this does what the consumers' middleware would
         (``redelivery``): an outage waited out, then each message alone, a few times, before
@@ -300,7 +301,7 @@ class ChatMessages:
 
         async def again(messages: Sequence[Inbound]) -> None:
             outcome = await decide(self.store, messages, self.judge)
-            await self._hand_on(outcome, accepted, started)
+            await self._publish_part(outcome, polled)
 
         failed: Exception | None = error
         if is_transient(error):

@@ -10,6 +10,7 @@ from detector.store import StateStore
 from escalator_runtime import config_store
 from escalator_runtime.config_store import ConfigView
 from escalator_runtime.db import apply_migrations
+from escalator_runtime.kafka import GRACE_SECONDS
 from escalator_runtime.service import ServiceContext, create_service_app, run
 
 
@@ -25,7 +26,7 @@ def create_app(settings: DetectorSettings | None = None) -> FastAPI:
         judge = await context.cleanup.enter_async_context(build_judge(settings))
         store = StateStore(context.pool, settings.state_cache_size)
         waits = handlers.register(context.broker, settings, store, configs, judge)
-        context.stopping.push_async_callback(waits.stop, 10.0)
+        context.stopping.push_async_callback(waits.stop, GRACE_SECONDS)
         await context.cleanup.enter_async_context(
             handlers.idle_timer(context.broker, store, configs, settings)
         )
